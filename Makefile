@@ -1,0 +1,60 @@
+# The two commands: `make dev` runs the system on a local control plane; `make test` runs
+# the tests. Both install what they need: a virtualenv under .venv and the control-plane
+# binaries (built once from the Go module proxy, cached under ~/.cache/dlws-devcluster).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE ?= .cluster
+
+.PHONY: help dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean
+
+help:
+	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
+	@echo "make test         install, build the control plane if needed, run every test"
+	@echo "make cluster-up   start the local control plane (kubeconfig: $(STATE)/kubeconfig)"
+	@echo "make cluster-down stop it and remove its state"
+	@echo "make bench        benchmarks against the API server itself as baseline"
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+cluster-binaries:
+	devcluster/build.sh >/dev/null
+
+cluster-up: $(VENV)/.installed cluster-binaries
+	$(PY) -m devcluster up --state $(STATE)
+
+cluster-down: $(VENV)/.installed
+	$(PY) -m devcluster down --state $(STATE)
+
+dev: $(VENV)/.installed cluster-binaries
+	$(PY) -m devcluster dev --state $(STATE)
+
+demo: $(VENV)/.installed
+	$(PY) -m devcluster demo --state $(STATE)
+
+lint: $(VENV)/.installed
+	$(PY) -m mypy contract operator api_shim
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q
+
+# Integration tests start their own control plane (never the user's cluster); set
+# DLWS_TEST_KUBECONFIG to reuse a running one on purpose.
+test: $(VENV)/.installed cluster-binaries
+	$(PY) -m pytest -q -ra
+
+bench: $(VENV)/.installed cluster-binaries
+	$(PY) -m bench --out .bench
+
+bench-quick: $(VENV)/.installed cluster-binaries
+	$(PY) -m bench --quick --out .bench
+
+clean: cluster-down
+	rm -rf $(VENV) .bench

@@ -1,0 +1,27 @@
+"""Job phases: what the operator writes into status.phase and what JobDetail reports."""
+from typing import Final
+
+PENDING: Final = "Pending"
+RUNNING: Final = "Running"
+SUCCEEDED: Final = "Succeeded"
+FAILED: Final = "Failed"
+KILLING: Final = "Killing"
+PHASES: Final = (PENDING, RUNNING, SUCCEEDED, FAILED, KILLING)
+FINISHED_PHASES: Final = frozenset({SUCCEEDED, FAILED})
+
+# DLWS's jobStatus words for each phase (the original statuses: scheduling, running,
+# finished, failed, killing, ...).
+_DLWS_STATUS: Final = {
+    PENDING: "scheduling",
+    RUNNING: "running",
+    SUCCEEDED: "finished",
+    FAILED: "failed",
+    KILLING: "killing",
+}
+
+
+def dlws_status(phase: str | None) -> str:
+    """A job without a phase yet has not been seen by the operator: DLWS called that queued."""
+    if not phase:
+        return "queued"
+    return _DLWS_STATUS.get(phase, "error")

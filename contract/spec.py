@@ -1,0 +1,191 @@
+"""The DLWSJob spec, in DLWorkspace's own parameter names, and how /child parameters map to it.
+
+The CRD (crds/dlwsjob.yaml) enforces the same bounds on the API server; a unit test keeps
+the two in step. Parsing here exists to give a job the DLWS-style error message before
+anything reaches Kubernetes.
+"""
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Final, NotRequired, TypedDict
+
+SUPPORTED_TRAINING_TYPES: Final = ("RegularJob",)
+DISTRIBUTED_TRAINING_TYPES: Final = ("PSDistJob", "MPIDistJob")
+
+MAX_JOB_NAME: Final = 256
+MAX_IMAGE: Final = 512
+MAX_CMD: Final = 16384
+MAX_PATH: Final = 1024
+MAX_JOB_TYPE: Final = 64
+MAX_USER_NAME: Final = 256
+MAX_GPUS: Final = 64
+MAX_USER_ID: Final = 2147483647
+MAX_PORTS: Final = 16
+MAX_ENV: Final = 64
+MAX_ENV_VALUE: Final = 4096
+ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Variables the operator sets itself; a job may not override them.
+RESERVED_ENV_NAMES: Final = frozenset({
+    "FAMILY_TOKEN", "DLWS_REST_API", "DLWS_JOB_ID", "DLWS_USER_NAME", "DLWS_UID",
+    "POD_NAME", "POD_IP", "DLWS_DATA_PATH", "DLWS_WORK_PATH", "DLWS_JOB_PATH", "DLWS_LOG_DIR",
+})
+RESERVED_ENV_PREFIX: Final = "DLWS_"
+
+
+class JobSpec(TypedDict):
+    jobName: str
+    image: str
+    jobType: str
+    cmd: NotRequired[str]
+    resourcegpu: NotRequired[int]
+    dataPath: NotRequired[str]
+    workPath: NotRequired[str]
+    jobPath: NotRequired[str]
+    logDir: NotRequired[str]
+    interactivePorts: NotRequired[list[int]]
+    jobtrainingtype: NotRequired[str]
+    runningasroot: NotRequired[bool]
+    env: NotRequired[dict[str, str]]
+    userName: NotRequired[str]
+    userId: NotRequired[int]
+
+
+class InvalidJob(ValueError):
+    """A job request that cannot become a DLWSJob; the message is shown to the caller."""
+
+
+# Parameters of DLWS's SubmitJob that a child may send.
+_STRING_FIELDS: Final = {
+    "jobName": MAX_JOB_NAME, "image": MAX_IMAGE, "cmd": MAX_CMD, "dataPath": MAX_PATH,
+    "workPath": MAX_PATH, "jobPath": MAX_PATH, "logDir": MAX_PATH, "jobType": MAX_JOB_TYPE,
+}
+# DLWS's own messages for its required parameters, kept for compatibility.
+_REQUIRED: Final = {
+    "jobName": "job name cannot be empty",
+    "resourcegpu": "Number of GPU cannot be empty",
+    "dataPath": "datapath cannot be empty",
+    "image": "docker image cannot be empty",
+    "jobType": "jobType cannot be empty",
+}
+# Accepted for compatibility with DLWS clients, and deliberately not used: a child's user
+# is its submitter's, and the family is the caller's.
+IGNORED_PARAMETERS: Final = frozenset({
+    "familyToken", "userName", "userId", "isParent", "containerUserId", "vcName",
+})
+_DISTRIBUTED_COUNTS: Final = ("numps", "numpsworker", "nummpiworker")
+SUBMIT_PARAMETERS: Final = frozenset(
+    set(_STRING_FIELDS) | {"resourcegpu", "interactivePort", "jobtrainingtype", "runningasroot",
+                           "env", "parentJobId"} | set(_DISTRIBUTED_COUNTS) | IGNORED_PARAMETERS
+)
+
+_TRUE: Final = {"1", "true", "yes"}
+_FALSE: Final = {"0", "false", "no", ""}
+
+
+def _int(name: str, raw: object, low: int, high: int) -> int:
+    if isinstance(raw, bool):
+        raise InvalidJob(f"{name} must be a whole number, not {raw!r}")
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", raw):
+        value = int(raw)
+    else:
+        raise InvalidJob(f"{name} must be a whole number, not {str(raw)[:40]!r}")
+    if not low <= value <= high:
+        raise InvalidJob(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _bool(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        raw = str(raw)
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    raise InvalidJob(f"{name} must be 0 or 1, not {str(raw)[:40]!r}")
+
+
+def _ports(raw: object) -> list[int]:
+    if isinstance(raw, list):
+        items: list[object] = list(raw)
+    elif isinstance(raw, (str, int)) and not isinstance(raw, bool):
+        # DLWS split interactivePort on "," or ";".
+        items = [p for p in re.split(r"[,;]", str(raw)) if p.strip()]
+    else:
+        raise InvalidJob("interactivePort must be a port number or a list of them separated by , or ;")
+    if len(items) > MAX_PORTS:
+        raise InvalidJob(f"at most {MAX_PORTS} interactive ports are allowed, not {len(items)}")
+    ports = [_int("interactivePort", p.strip() if isinstance(p, str) else p, 1, 65535) for p in items]
+    if len(set(ports)) != len(ports):
+        raise InvalidJob("interactivePort lists a port twice")
+    return ports
+
+
+def parse_env(raw: object) -> dict[str, str]:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            raise InvalidJob('env must be a JSON object of strings, e.g. {"NAME": "value"}') from None
+    if not isinstance(raw, dict):
+        raise InvalidJob('env must be a JSON object of strings, e.g. {"NAME": "value"}')
+    if len(raw) > MAX_ENV:
+        raise InvalidJob(f"env may hold at most {MAX_ENV} variables, not {len(raw)}")
+    env: dict[str, str] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str) or not re.fullmatch(ENV_NAME_PATTERN, name):
+            raise InvalidJob(f"env name {str(name)[:64]!r} is not a valid variable name")
+        if name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIX):
+            raise InvalidJob(f"env name {name!r} is reserved: the system sets it")
+        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE:
+            raise InvalidJob(f"env value of {name!r} must be a string of at most {MAX_ENV_VALUE} characters")
+        env[name] = value
+    return env
+
+
+def spec_from_parameters(params: Mapping[str, Any]) -> JobSpec:
+    """Turns SubmitJob parameters into a job spec, or raises InvalidJob with a clear message.
+
+    Values may be strings (query strings, forms) or JSON types (a JSON body). userName and
+    userId are not read: the caller fills them from the submitter.
+    """
+    unknown = sorted(k for k in params if k not in SUBMIT_PARAMETERS)
+    if unknown:
+        shown = ", ".join(repr(k[:64]) for k in unknown[:5])
+        raise InvalidJob(f"unknown parameter(s): {shown}")
+    for name, message in _REQUIRED.items():
+        value = params.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise InvalidJob(message)
+    spec: dict[str, Any] = {}
+    for name, limit in _STRING_FIELDS.items():
+        if name not in params:
+            continue
+        value = params[name]
+        if not isinstance(value, str):
+            raise InvalidJob(f"{name} must be a string")
+        if len(value) > limit:
+            raise InvalidJob(f"{name} is too long: at most {limit} characters, not {len(value)}")
+        if "\x00" in value:
+            raise InvalidJob(f"{name} must not contain NUL characters")
+        spec[name] = value if name == "cmd" else value.strip()
+    spec["resourcegpu"] = _int("resourcegpu", params["resourcegpu"], 0, MAX_GPUS)
+    training = params.get("jobtrainingtype", "RegularJob") or "RegularJob"
+    if training in DISTRIBUTED_TRAINING_TYPES:
+        raise InvalidJob(f"jobtrainingtype {training} is not supported: only RegularJob runs here")
+    if training not in SUPPORTED_TRAINING_TYPES:
+        raise InvalidJob(f"unknown jobtrainingtype {str(training)[:40]!r}: use RegularJob")
+    spec["jobtrainingtype"] = training
+    for name in _DISTRIBUTED_COUNTS:
+        if name in params and _int(name, params[name], 0, 10000) != 0:
+            raise InvalidJob(f"{name} applies only to distributed jobs, which are not supported")
+    if params.get("interactivePort") not in (None, ""):
+        spec["interactivePorts"] = _ports(params["interactivePort"])
+    if "runningasroot" in params:
+        spec["runningasroot"] = _bool("runningasroot", params["runningasroot"])
+    if "env" in params:
+        env = parse_env(params["env"])
+        if env:
+            spec["env"] = env
+    return spec  # type: ignore[return-value]
