@@ -45,3 +45,7 @@ def family_secret_name(root_job: str) -> str:
 def pod_name(job: str) -> str:
     """A job's one Pod has the job's name: deterministic, so a retried create cannot make two."""
     return job
+
+# Status condition types the operator maintains.
+CONDITION_READY: Final = "Ready"
+CONDITION_FAMILY_READY: Final = "FamilyReady"
