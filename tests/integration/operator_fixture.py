@@ -1,1 +1,29 @@
-"""Runs dlws-operator against the test control plane (filled in with the operator)."""
+"""Runs dlws-operator against the test control plane, as a real process."""
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.processes import ManagedProcess
+from tests.integration.shim_fixture import free_port
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def operator(cluster: Any, shim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    health, metrics = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    env.update(KUBECONFIG=str(cluster.kubeconfig), DLWS_REST_API=shim_url)
+    proc = ManagedProcess(
+        [str(BIN / "dlws-operator"), "--liveness", f"http://127.0.0.1:{health}/healthz",
+         "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics), "--verbose"],
+        env=env, log_path=tmp_path_factory.mktemp("operator") / "operator.log",
+        ready_url=f"http://127.0.0.1:{health}/healthz")
+    proc.metrics_url = f"http://127.0.0.1:{metrics}/metrics"  # type: ignore[attr-defined]
+    proc.start()
+    yield proc
+    proc.stop()

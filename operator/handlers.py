@@ -1,0 +1,114 @@
+"""kopf handlers: glue between Kubernetes events and the pure builders. Kept short.
+
+Level-based and idempotent: every name is deterministic (the Pod, the family Secret), so
+a handler that runs twice or an operator restarted at any moment finds what it made
+instead of making it again. No handler here adds a finalizer: a kill never waits on us.
+"""
+import datetime
+from typing import Any
+
+import kopf
+
+from dlws_contract import phases, resource, tokens
+from dlws_operator import family, metrics, pod_spec, status
+from dlws_operator.kube import Kube
+from dlws_operator.settings import OperatorSettings
+
+JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_root(labels: dict[str, str]) -> bool:
+    return resource.LABEL_PARENT not in labels
+
+
+async def ensure_family(kube: Kube, root: kopf.Body) -> str:
+    """Returns the digest of the root's family token, making token and Secret once."""
+    meta = root["metadata"]
+    name = resource.family_secret_name(meta["name"])
+    for _ in range(2):
+        secret = await kube.get_secret(meta["namespace"], name)
+        if secret is not None:
+            if not family.owned_by(secret, meta["uid"]):
+                raise kopf.TemporaryError(
+                    f"Secret {name} exists but is not owned by this job (a deleted job of the same "
+                    "name whose Secret awaits garbage collection, or a name clash); retrying", delay=10)
+            return family.digest_of(secret)
+        if await kube.create_secret(family.build_family_secret(root, tokens.new_token())):
+            kopf.info(root, reason="FamilyCreated", message=f"family token stored in Secret {name}")
+            metrics.FAMILIES_CREATED.inc()
+        # Created (or lost a race): read back what is stored, the only token that counts.
+    raise kopf.TemporaryError(f"Secret {name} vanished right after it was made; retrying", delay=5)
+
+
+async def verify_child(kube: Kube, job: kopf.Body) -> str | None:
+    """Why a child may not run, or None. A child must name its parent as an owner and
+    carry the digest of its root's token: a hand-made DLWSJob cannot join a family."""
+    meta = job["metadata"]
+    labels = meta.get("labels") or {}
+    parent, root = labels.get(resource.LABEL_PARENT), labels.get(resource.LABEL_ROOT)
+    owners = [o for o in meta.get("ownerReferences") or [] if o.get("kind") == resource.KIND]
+    if not root or not any(o.get("name") == parent for o in owners):
+        return f"a child job needs the {resource.LABEL_ROOT} label and an ownerReference to its parent {parent!r}"
+    secret = await kube.get_secret(meta["namespace"], resource.family_secret_name(root))
+    if secret is None:
+        return f"the family of root job {root!r} does not exist in namespace {meta['namespace']!r}"
+    if not tokens.matches(family.token_of(secret), labels.get(resource.LABEL_FAMILY, "")):
+        return f"the {resource.LABEL_FAMILY} label does not match the family of root job {root!r}"
+    return None
+
+
+@kopf.on.resume(*JOBS)
+@kopf.on.create(*JOBS)
+async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
+                  memo: kopf.Memo, **_: Any) -> None:
+    if meta.get("deletionTimestamp"):
+        return
+    kube: Kube = memo["kube"]
+    settings: OperatorSettings = memo["settings"]
+    labels = dict(meta.get("labels") or {})
+    if is_root(labels):
+        digest = await ensure_family(kube, body)
+        if labels.get(resource.LABEL_FAMILY) != digest or labels.get(resource.LABEL_ROOT) != meta["name"]:
+            patch.metadata.labels[resource.LABEL_FAMILY] = digest
+            patch.metadata.labels[resource.LABEL_ROOT] = meta["name"]
+        if status.get("familyDigest") != digest:
+            patch.status["familyDigest"] = digest
+    elif (problem := await verify_child(kube, body)) is not None:
+        kopf.warn(body, reason="InvalidFamily", message=problem)
+        for key, value in status_module.refused_status("InvalidFamily", problem).items():
+            patch.status[key] = value
+        return
+    pod = pod_spec.build_pod(body, rest_api=settings.rest_api)
+    if await kube.create_pod(pod):
+        metrics.PODS_CREATED.inc()
+        kopf.info(body, reason="PodCreated", message=f"created pod {pod['metadata']['name']}")
+    else:
+        existing = await kube.get_pod(meta["namespace"], pod["metadata"]["name"])
+        if existing is not None and not family.owned_by(existing, meta["uid"]):
+            problem = f"a pod named {pod['metadata']['name']} exists and does not belong to this job"
+            kopf.warn(body, reason="PodNameTaken", message=problem)
+            for key, value in status_module.refused_status("PodNameTaken", problem).items():
+                patch.status[key] = value
+            return
+    if not status.get("podName"):
+        patch.status["podName"] = pod["metadata"]["name"]
+
+
+status_module = status  # the name `status` is taken by kopf's kwarg inside handlers
+
+
+@kopf.on.event(*JOBS)
+async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """A job being deleted shows Killing while garbage collection removes its subtree."""
+    meta = body["metadata"]
+    if type == "DELETED" or not meta.get("deletionTimestamp"):
+        return
+    if (body.get("status") or {}).get("phase") == phases.KILLING:
+        return
+    kube: Kube = memo["kube"]
+    await kube.patch_job_status(meta["namespace"], meta["name"], status_module.killing_status())
+    kopf.info(body, reason="Killing", message="deleting the job's pod and every job it submitted")

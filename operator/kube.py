@@ -1,0 +1,98 @@
+"""The operator's own Kubernetes calls (kopf has its own client for watching and patching
+the object a handler runs for; these are the calls on other objects)."""
+import os
+from typing import Any
+
+from kubernetes.aio import client, config
+from kubernetes.aio.client.exceptions import ApiException
+
+from dlws_contract import resource
+
+
+async def new_api_client() -> client.ApiClient:
+    """In a cluster, the ServiceAccount; elsewhere, the kubeconfig named by $KUBECONFIG."""
+    configuration = client.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        await config.load_kube_config(config_file=os.environ.get("KUBECONFIG"),
+                                      client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+def is_status(exc: BaseException, *codes: int) -> bool:
+    return isinstance(exc, ApiException) and exc.status in codes
+
+
+class Kube:
+    """Typed wrappers around the few calls the handlers make."""
+
+    def __init__(self, api: client.ApiClient, timeout: float) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        self.timeout = timeout
+
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            secret = await self.core.read_namespaced_secret(name, namespace, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(self.api.sanitize_for_serialization(secret))
+
+    async def create_secret(self, body: dict[str, Any]) -> bool:
+        """True if created, False if one of that name already existed."""
+        try:
+            await self.core.create_namespaced_secret(body["metadata"]["namespace"], body,
+                                                     _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            pod = await self.core.read_namespaced_pod(name, namespace, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(self.api.sanitize_for_serialization(pod))
+
+    async def create_pod(self, body: dict[str, Any]) -> bool:
+        """True if created, False if a Pod of that name already existed."""
+        try:
+            await self.core.create_namespaced_pod(body["metadata"]["namespace"], body,
+                                                  _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            job = await self.custom.get_namespaced_custom_object(
+                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
+                _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(job)
+
+    async def patch_job_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any] | None:
+        """JSON-merge-patches the status subresource; None if the job is gone."""
+        try:
+            job = await self.custom.patch_namespaced_custom_object_status(
+                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
+                {"status": status}, _content_type="application/merge-patch+json",
+                _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(job)

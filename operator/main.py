@@ -1,0 +1,78 @@
+"""Entry point: configures kopf for production and runs it. Handlers live in their modules."""
+import argparse
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from dlws_contract import resource
+from dlws_operator import handlers, pod_events  # noqa: F401  (registers the handlers)
+from dlws_operator.kube import Kube, new_api_client
+from dlws_operator.settings import OperatorSettings
+
+STORAGE_PREFIX = f"operator.{resource.GROUP}"
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    # Progress and diff-base annotations live in our own domain, not kopf.zalando.org.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=STORAGE_PREFIX, key="last-handled-configuration")
+    settings.persistence.finalizer = f"{STORAGE_PREFIX}/finalizer"  # never added: no delete handlers
+    # Watches end server-side every few minutes and are resumed, so a silently dropped
+    # connection is noticed; API calls time out instead of hanging a handler.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 30
+    settings.networking.connect_timeout = 10
+    settings.posting.level = logging.INFO
+    # Only our pods: a server-side selector, not a client-side filter over every pod.
+    settings.watching.label_selectors[pod_events.PODS] = resource.LABEL_JOB
+    operator_settings = OperatorSettings.from_env()
+    api = await new_api_client()
+    memo["settings"] = operator_settings
+    memo["kube"] = Kube(api, operator_settings.request_timeout)
+    memo["last_phase"] = {}
+    memo["ip_seen"] = set()
+
+
+@kopf.on.cleanup()
+async def close_client(memo: kopf.Memo, **_: Any) -> None:
+    kube: Kube | None = memo.get("kube")
+    if kube is not None:
+        await kube.api.close()
+
+
+@kopf.on.probe(id="kube")
+async def kube_client_open(memo: kopf.Memo, **_: Any) -> bool:
+    return "kube" in memo
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dlws-operator", description=__doc__)
+    parser.add_argument("--namespace", "-n", action="append", default=[],
+                        help="watch only this namespace (repeatable); default: the whole cluster")
+    parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
+                        help="liveness endpoint URL (default %(default)s)")
+    parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port; 0 disables")
+    parser.add_argument("--metrics-host", default="0.0.0.0")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args = parser.parse_args(argv)
+    kopf.configure(verbose=args.verbose)
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr=args.metrics_host)
+    kopf.run(
+        # One replica (Deployment strategy Recreate): no peering objects are needed.
+        standalone=True,
+        clusterwide=not args.namespace,
+        namespaces=args.namespace,
+        liveness_endpoint=args.liveness,
+        memo=kopf.Memo(),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Mirrors each job's Pod into the job's status. Pods are watched with a server-side label
+selector (set in main.py), so the operator never streams the cluster's other pods."""
+import datetime
+from typing import Any
+
+import kopf
+
+from dlws_contract import phases, resource
+from dlws_operator import metrics, status
+from dlws_operator.handlers import now
+from dlws_operator.kube import Kube
+
+PODS = ("", "v1", "pods")
+
+
+def owning_job(pod: kopf.Body) -> dict[str, Any] | None:
+    """The DLWSJob that controls this Pod, as an object reference kopf can post events to."""
+    for ref in pod["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == resource.KIND and ref.get("controller"):
+            return {"apiVersion": ref["apiVersion"], "kind": ref["kind"], "name": ref["name"],
+                    "uid": ref["uid"], "namespace": pod["metadata"]["namespace"],
+                    "metadata": {"name": ref["name"], "uid": ref["uid"],
+                                 "namespace": pod["metadata"]["namespace"]}}
+    return None
+
+
+def _age_seconds(created: str | None) -> float | None:
+    if not created:
+        return None
+    then = datetime.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - then).total_seconds()
+
+
+@kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})
+async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    job_ref = owning_job(body)
+    if job_ref is None:
+        return
+    kube: Kube = memo["kube"]
+    namespace, name = job_ref["namespace"], job_ref["name"]
+    if type == "DELETED":
+        job = await kube.get_job(namespace, name)
+        if job is not None and not job["metadata"].get("deletionTimestamp") \
+                and job["metadata"]["uid"] == job_ref["uid"] \
+                and (job.get("status") or {}).get("phase") not in phases.FINISHED_PHASES:
+            await kube.patch_job_status(namespace, name, status.pod_lost_status(body["metadata"]["name"]))
+            kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
+        return
+    new = status.status_from_pod(body, now=now())
+    job = await kube.patch_job_status(namespace, name, new)
+    if job is None:
+        return
+    if job["metadata"].get("deletionTimestamp") and new["phase"] != phases.KILLING:
+        # The kill began between the pod event and our patch: the job shows Killing.
+        await kube.patch_job_status(namespace, name, status.status_from_pod(body, now=now(), deleting=True))
+        return
+    memo_phases: dict[str, str] = memo["last_phase"]
+    previous = memo_phases.get(job_ref["uid"])
+    if previous != new["phase"]:
+        memo_phases[job_ref["uid"]] = new["phase"]
+        metrics.record_phase(previous, new["phase"])
+        kind = kopf.warn if new["phase"] == phases.FAILED else kopf.info
+        kind(job_ref, reason=f"Job{new['phase']}",
+             message=new.get("message") or f"pod {body['metadata']['name']} is {new['phase'].lower()}")
+    if new.get("podIP") and job_ref["uid"] not in memo["ip_seen"]:
+        memo["ip_seen"].add(job_ref["uid"])
+        age = _age_seconds(job["metadata"].get("creationTimestamp"))
+        if age is not None:
+            metrics.TIME_TO_POD_IP.observe(age)

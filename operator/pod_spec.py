@@ -1,0 +1,109 @@
+"""The Pod that runs a DLWSJob: a pure function of the job, unit-tested without a cluster."""
+from collections.abc import Mapping
+from typing import Any
+
+from dlws_contract import resource
+
+# Annotation on the Pod recording which generation of the job it was built from, so the
+# status mirrored from the Pod can report observedGeneration without reading the job.
+GENERATION_ANNOTATION = f"{resource.GROUP}/job-generation"
+CONTAINER_NAME = "job"
+
+
+def owner_reference(job: Mapping[str, Any], *, controller: bool = True) -> dict[str, Any]:
+    meta = job["metadata"]
+    return {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": controller,
+        # A foreground kill of the job waits until this object is gone.
+        "blockOwnerDeletion": True,
+    }
+
+
+def family_root(job: Mapping[str, Any]) -> str:
+    """The root of the job's family: the job itself if it has no parent."""
+    labels = job["metadata"].get("labels") or {}
+    if resource.LABEL_PARENT not in labels:
+        return str(job["metadata"]["name"])
+    return str(labels.get(resource.LABEL_ROOT, ""))
+
+
+def _env(job: Mapping[str, Any], rest_api: str) -> list[dict[str, Any]]:
+    spec = job["spec"]
+    name = job["metadata"]["name"]
+    env: list[dict[str, Any]] = [
+        # The token reaches the job only through the Secret, so `kubectl get pod -o yaml`
+        # never shows it.
+        {"name": "FAMILY_TOKEN", "valueFrom": {"secretKeyRef": {
+            "name": resource.family_secret_name(family_root(job)),
+            "key": resource.SECRET_TOKEN_KEY}}},
+        {"name": "DLWS_REST_API", "value": rest_api},
+        {"name": "DLWS_JOB_ID", "value": name},
+        {"name": "DLWS_USER_NAME", "value": str(spec.get("userName", "default"))},
+        {"name": "DLWS_UID", "value": str(spec.get("userId", 0))},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    ]
+    for field, var in (("dataPath", "DLWS_DATA_PATH"), ("workPath", "DLWS_WORK_PATH"),
+                       ("jobPath", "DLWS_JOB_PATH"), ("logDir", "DLWS_LOG_DIR")):
+        if spec.get(field):
+            env.append({"name": var, "value": str(spec[field])})
+    for key, value in sorted((spec.get("env") or {}).items()):
+        env.append({"name": key, "value": str(value)})
+    return env
+
+
+def _security_context(spec: Mapping[str, Any]) -> dict[str, Any]:
+    if spec.get("runningasroot"):
+        return {"runAsUser": 0}
+    uid = int(spec.get("userId", 0))
+    context: dict[str, Any] = {"allowPrivilegeEscalation": False}
+    if uid > 0:
+        context.update(runAsUser=uid, runAsNonRoot=True)
+    # uid 0 without runningasroot (DLWS's default user) leaves the image's own user.
+    return context
+
+
+def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
+    meta = job["metadata"]
+    spec = job["spec"]
+    labels = meta.get("labels") or {}
+    container: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": spec["image"],
+        "env": _env(job, rest_api),
+        "securityContext": _security_context(spec),
+    }
+    if spec.get("cmd"):
+        container["command"] = ["/bin/sh", "-c", spec["cmd"]]
+    ports = spec.get("interactivePorts") or []
+    if ports:
+        container["ports"] = [{"containerPort": int(p), "protocol": "TCP"} for p in ports]
+    gpus = int(spec.get("resourcegpu", 0))
+    if gpus:
+        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+    pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
+    if resource.LABEL_FAMILY in labels:
+        pod_labels[resource.LABEL_FAMILY] = labels[resource.LABEL_FAMILY]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": resource.pod_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": pod_labels,
+            "annotations": {GENERATION_ANNOTATION: str(meta.get("generation", 1))},
+            "ownerReferences": [owner_reference(job)],
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [container],
+            # A job talks to the /child API with its family token, not to Kubernetes.
+            "automountServiceAccountToken": False,
+            # Service links would add an env variable per Service in the namespace.
+            "enableServiceLinks": False,
+        },
+    }

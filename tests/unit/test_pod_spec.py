@@ -1,0 +1,86 @@
+"""The Pod built for a DLWSJob: a pure function, specified without a cluster."""
+from typing import Any
+
+from dlws_contract import resource
+from dlws_operator.pod_spec import build_pod
+
+REST = "http://dlws-api.dlws-system.svc:5000/"
+
+
+def job(name: str = "j1", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": resource.API_VERSION, "kind": resource.KIND,
+        "metadata": {"name": name, "namespace": "ns", "uid": "uid-1", "generation": 1,
+                     "labels": labels or {}},
+        "spec": {"jobName": "n", "image": "busybox", "jobType": "training", **spec},
+    }
+
+
+def env_of(pod: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_pod_is_named_after_the_job_and_controlled_by_it() -> None:
+    pod = build_pod(job("abc"), rest_api=REST)
+    assert pod["metadata"]["name"] == "abc"
+    [owner] = pod["metadata"]["ownerReferences"]
+    assert owner == {"apiVersion": resource.API_VERSION, "kind": "DLWSJob", "name": "abc",
+                     "uid": "uid-1", "controller": True, "blockOwnerDeletion": True}
+    assert pod["metadata"]["labels"][resource.LABEL_JOB] == "abc"
+
+
+def test_family_token_comes_from_the_roots_secret_never_as_a_value() -> None:
+    child = job("c", labels={resource.LABEL_PARENT: "p", resource.LABEL_ROOT: "r",
+                             resource.LABEL_FAMILY: "d" * 63})
+    env = env_of(build_pod(child, rest_api=REST))
+    assert env["FAMILY_TOKEN"] == {"secretKeyRef": {"name": "r-family-token", "key": "token"}}
+    root_env = env_of(build_pod(job("r"), rest_api=REST))
+    assert root_env["FAMILY_TOKEN"]["secretKeyRef"]["name"] == "r-family-token"
+
+
+def test_dlws_environment_is_set() -> None:
+    env = env_of(build_pod(job("j", userName="alice", userId=1234, dataPath="imagenet"), rest_api=REST))
+    assert env["DLWS_REST_API"] == REST
+    assert env["DLWS_JOB_ID"] == "j"
+    assert env["DLWS_USER_NAME"] == "alice"
+    assert env["DLWS_UID"] == "1234"
+    assert env["DLWS_DATA_PATH"] == "imagenet"
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+
+
+def test_user_env_follows_system_env() -> None:
+    pod = build_pod(job(env={"B": "2", "A": "1"}), rest_api=REST)
+    names = [e["name"] for e in pod["spec"]["containers"][0]["env"]]
+    assert names[-2:] == ["A", "B"]
+
+
+def test_cmd_runs_through_a_shell_and_empty_cmd_keeps_the_entrypoint() -> None:
+    c = build_pod(job(cmd="echo $HOME && sleep 1"), rest_api=REST)["spec"]["containers"][0]
+    assert c["command"] == ["/bin/sh", "-c", "echo $HOME && sleep 1"]
+    assert "command" not in build_pod(job(cmd=""), rest_api=REST)["spec"]["containers"][0]
+
+
+def test_gpus_become_limits_and_ports_container_ports() -> None:
+    c = build_pod(job(resourcegpu=2, interactivePorts=[8888, 6006]), rest_api=REST)["spec"]["containers"][0]
+    assert c["resources"] == {"limits": {"nvidia.com/gpu": "2"}}
+    assert [p["containerPort"] for p in c["ports"]] == [8888, 6006]
+    assert "resources" not in build_pod(job(resourcegpu=0), rest_api=REST)["spec"]["containers"][0]
+
+
+def test_security_context_follows_runningasroot_and_user_id() -> None:
+    sc = lambda **s: build_pod(job(**s), rest_api=REST)["spec"]["containers"][0]["securityContext"]  # noqa: E731
+    assert sc(runningasroot=True) == {"runAsUser": 0}
+    assert sc(userId=1000) == {"allowPrivilegeEscalation": False, "runAsUser": 1000, "runAsNonRoot": True}
+    assert sc(userId=0) == {"allowPrivilegeEscalation": False}
+
+
+def test_pod_never_restarts_and_has_no_service_account_token() -> None:
+    spec = build_pod(job(), rest_api=REST)["spec"]
+    assert spec["restartPolicy"] == "Never"
+    assert spec["automountServiceAccountToken"] is False
+
+
+def test_gitops_labels_of_the_job_are_not_copied_to_the_pod() -> None:
+    pod = build_pod(job(labels={"app.kubernetes.io/instance": "argo-app"}), rest_api=REST)
+    assert "app.kubernetes.io/instance" not in pod["metadata"]["labels"]
