@@ -1,0 +1,212 @@
+"""The DLWSJob operator against a real control plane (etcd, apiserver, GC, scheduler, kwok)."""
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+from kubernetes.aio import client
+from kubernetes.aio.client.exceptions import ApiException
+
+from dlws_contract import resource, tokens
+from tests.integration.jobs import Jobs, eventually
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+def jobs(api: client.ApiClient, namespace: str, operator: Any) -> Jobs:
+    return Jobs(api, namespace)
+
+
+async def family_token(jobs: Jobs, root: str) -> str:
+    secret = await jobs.core.read_namespaced_secret(resource.family_secret_name(root), jobs.ns)
+    return base64.b64decode(secret.data[resource.SECRET_TOKEN_KEY]).decode()
+
+
+async def test_root_job_gets_a_family_secret_and_digest_label(jobs: Jobs) -> None:
+    await jobs.root("alpha")
+    job = await jobs.family_ready("alpha")
+    token = await family_token(jobs, "alpha")
+    assert len(token) == 64
+    assert job["metadata"]["labels"][resource.LABEL_FAMILY] == tokens.family_digest(token)
+    assert job["status"]["familyDigest"] == tokens.family_digest(token)
+    assert job["metadata"]["labels"][resource.LABEL_ROOT] == "alpha"
+
+
+async def test_root_pod_runs_with_its_ip_in_status_and_token_from_the_secret(jobs: Jobs, cluster: Any) -> None:
+    await jobs.root("beta")
+    job = await jobs.running_with_ip("beta")
+    pod = await jobs.core.read_namespaced_pod("beta", jobs.ns)
+    env = {e.name: e for e in pod.spec.containers[0].env}
+    assert env["FAMILY_TOKEN"].value is None
+    assert env["FAMILY_TOKEN"].value_from.secret_key_ref.name == "beta-family-token"
+    assert job["status"]["podIP"] == pod.status.pod_ip
+    assert job["status"]["podName"] == "beta"
+    out = cluster.kubectl("get", "dlwsjobs", "-n", jobs.ns).stdout
+    assert "beta" in out and pod.status.pod_ip in out and "Running" in out
+
+
+async def test_token_appears_in_no_label_annotation_spec_status_or_event(jobs: Jobs, cluster: Any) -> None:
+    await jobs.root("gamma")
+    await jobs.running_with_ip("gamma")
+    token = await family_token(jobs, "gamma")
+    job_yaml = cluster.kubectl("get", "dlwsjob", "gamma", "-n", jobs.ns, "-o", "yaml").stdout
+    pod_yaml = cluster.kubectl("get", "pod", "gamma", "-n", jobs.ns, "-o", "yaml").stdout
+    events = cluster.kubectl("get", "events", "-n", jobs.ns, "-o", "yaml").stdout
+    for text in (job_yaml, pod_yaml, events):
+        assert token not in text
+    assert "FamilyCreated" in events and "PodCreated" in events
+
+
+async def three_level_family(jobs: Jobs, root_name: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    await jobs.root(root_name)
+    root = await jobs.family_ready(root_name)
+    children = [await jobs.child(root, f"{root_name}-c{i}") for i in range(2)]
+    grandchildren = [await jobs.child(c, f"{c['metadata']['name']}-g{j}") for c in children for j in range(2)]
+    for j in [root, *children, *grandchildren]:
+        await jobs.running_with_ip(j["metadata"]["name"])
+    return root, children, grandchildren
+
+
+async def gone(jobs: Jobs, names: list[str]) -> bool:
+    left = {j["metadata"]["name"] for j in await jobs.list()} & set(names)
+    pods = {p.metadata.name for p in await jobs.pods()} & set(names)
+    return not left and not pods
+
+
+async def test_killing_the_root_removes_every_job_pod_and_the_secret(jobs: Jobs) -> None:
+    root, children, grandchildren = await three_level_family(jobs, "fam")
+    names = [j["metadata"]["name"] for j in [root, *children, *grandchildren]]
+    await jobs.delete("fam")
+    await eventually(lambda: gone(jobs, names), timeout=90, what="the whole family to be gone")
+    await eventually(lambda: _no_secret(jobs, "fam-family-token"), timeout=60, what="family secret gone")
+
+
+async def _no_secret(jobs: Jobs, name: str) -> bool:
+    return name not in {s.metadata.name for s in await jobs.secrets()}
+
+
+async def test_killing_a_middle_job_removes_only_its_subtree(jobs: Jobs) -> None:
+    root, children, grandchildren = await three_level_family(jobs, "mid")
+    victim = children[0]["metadata"]["name"]
+    subtree = [victim, f"{victim}-g0", f"{victim}-g1"]
+    await jobs.delete(victim)
+    await eventually(lambda: gone(jobs, subtree), timeout=90, what="the subtree to be gone")
+    survivors = ["mid", children[1]["metadata"]["name"], f"{children[1]['metadata']['name']}-g0"]
+    for name in survivors:
+        job = await jobs.get(name)
+        assert job is not None and job["status"]["phase"] == "Running"
+
+
+async def test_a_killed_job_shows_killing_while_the_cascade_runs(jobs: Jobs) -> None:
+    await jobs.root("slow")
+    root = await jobs.family_ready("slow")
+    child = await jobs.child(root, "slow-c")
+    await jobs.running_with_ip("slow-c")
+    # A finalizer on the child's pod holds the cascade still, so Killing can be observed.
+    hold = {"metadata": {"finalizers": ["test.dlworkspace.io/hold"]}}
+    await jobs.core.patch_namespaced_pod("slow-c", jobs.ns, hold)
+    await jobs.delete("slow")
+    await jobs.with_status("slow", lambda s: s.get("phase") == "Killing", what="root Killing")
+    await jobs.with_status("slow-c", lambda s: s.get("phase") == "Killing", what="child Killing")
+    await jobs.core.patch_namespaced_pod("slow-c", jobs.ns, {"metadata": {"finalizers": None}},
+                                         _content_type="application/merge-patch+json")
+    await eventually(lambda: gone(jobs, ["slow", "slow-c"]), timeout=90, what="family gone")
+    assert child["metadata"]["name"] == "slow-c"
+
+
+@pytest.mark.parametrize("outcome", ["Succeeded", "Failed"])
+async def test_a_pod_that_finishes_is_reflected(jobs: Jobs, outcome: str) -> None:
+    name = f"done-{outcome.lower()}"
+    await jobs.root(name)
+    await jobs.running_with_ip(name)
+    await jobs.core.patch_namespaced_pod(
+        name, jobs.ns, {"metadata": {"annotations": {"devcluster.dlworkspace.io/complete": outcome}}})
+    job = await jobs.with_status(name, lambda s: s.get("phase") == outcome, what=outcome)
+    assert job["status"]["completionTime"]
+    assert job["status"]["conditions"][0]["status"] == "False"
+
+
+async def test_restarting_the_operator_mid_burst_leaves_one_pod_per_job(jobs: Jobs, operator: Any) -> None:
+    await jobs.root("burst")
+    root = await jobs.family_ready("burst")
+    names = [f"burst-{i}" for i in range(30)]
+
+    async def submit_all() -> None:
+        for name in names:
+            await jobs.child(root, name)
+
+    submitting = asyncio.create_task(submit_all())
+    await eventually(lambda: _count_pods(jobs, 5), timeout=60, what="some pods")
+    operator.restart(kill=True)  # SIGKILL: no graceful shutdown
+    await submitting
+    for name in ["burst", *names]:
+        await jobs.running_with_ip(name, timeout=120)
+    pods = [p.metadata.name for p in await jobs.pods()]
+    assert sorted(pods) == sorted(["burst", *names])
+    secrets = [s.metadata.name for s in await jobs.secrets() if s.metadata.name.endswith("-family-token")]
+    assert secrets == ["burst-family-token"]
+
+
+async def _count_pods(jobs: Jobs, n: int) -> bool:
+    return len(await jobs.pods()) >= n
+
+
+async def test_a_hand_made_child_with_a_forged_family_does_not_run(jobs: Jobs) -> None:
+    await jobs.root("real")
+    root = await jobs.family_ready("real")
+    forged = dict(root)
+    forged["metadata"] = {**root["metadata"], "labels": {**root["metadata"]["labels"],
+                                                         resource.LABEL_FAMILY: "f" * 63}}
+    await jobs.child(forged, "forged")
+    job = await jobs.with_status("forged", lambda s: s.get("phase") == "Failed", what="refusal")
+    assert job["status"]["reason"] == "InvalidFamily"
+    assert "forged" not in {p.metadata.name for p in await jobs.pods()}
+
+
+async def test_a_root_with_a_forged_family_label_gets_its_own(jobs: Jobs) -> None:
+    body_label = "a" * 63
+    await jobs.create({"apiVersion": resource.API_VERSION, "kind": resource.KIND,
+                       "metadata": {"name": "liar", "labels": {resource.LABEL_FAMILY: body_label}},
+                       "spec": {"jobName": "x", "image": "busybox", "jobType": "training"}})
+    job = await eventually(lambda: _own_digest(jobs, "liar"), what="the operator's own digest")
+    assert job["metadata"]["labels"][resource.LABEL_FAMILY] != body_label
+
+
+async def _own_digest(jobs: Jobs, name: str) -> dict[str, Any] | None:
+    job = await jobs.get(name)
+    if not job or not (job.get("status") or {}).get("familyDigest"):
+        return None
+    token = await family_token(jobs, name)
+    return job if job["metadata"]["labels"][resource.LABEL_FAMILY] == tokens.family_digest(token) else None
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"resourcegpu": -1}, "resourcegpu"),
+    ({"jobtrainingtype": "PSDistJob"}, "only RegularJob is supported"),
+    ({"image": ""}, "image"),
+    ({"env": {"FAMILY_TOKEN": "x"}}, "reserved"),
+    ({"env": {"1BAD": "x"}}, "valid variable names"),
+    ({"interactivePorts": [70000]}, "interactivePorts"),
+])
+async def test_invalid_specs_are_refused_with_a_clear_message(jobs: Jobs, spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ApiException) as err:
+        await jobs.root("bad", **spec)
+    assert err.value.status == 422
+    assert message in str(err.value.body)
+    assert await jobs.get("bad") is None
+
+
+async def test_spec_is_immutable(jobs: Jobs) -> None:
+    await jobs.root("fixed")
+    with pytest.raises(ApiException) as err:
+        await jobs.custom.patch_namespaced_custom_object(
+            resource.GROUP, resource.VERSION, jobs.ns, resource.PLURAL, "fixed", {"spec": {"cmd": "rm -rf /"}},
+            _content_type="application/merge-patch+json")
+    assert err.value.status == 422 and "immutable" in str(err.value.body)
+
+
+async def test_job_names_must_be_label_values(jobs: Jobs) -> None:
+    with pytest.raises(ApiException) as err:
+        await jobs.root("x" * 64)
+    assert err.value.status == 422
