@@ -1,0 +1,99 @@
+"""SubmitJob parameters → DLWSJob spec, and the CRD enforcing the same bounds."""
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dlws_contract import spec as specs
+from dlws_contract.spec import InvalidJob, spec_from_parameters
+
+SEED = {"resourcegpu": "0", "jobName": "tensorflow-ipython-cpu", "dataPath": "imagenet",
+        "image": "tensorflow/tensorflow:latest",
+        "cmd": "export HOME=/job && jupyter notebook --no-browser --port=8888 --ip=0.0.0.0 --notebook-dir=/",
+        "interactivePort": "8888", "jobType": "training", "jobtrainingtype": "RegularJob",
+        "runningasroot": "0", "familyToken": "x" * 32}
+CRD = yaml.safe_load((Path(__file__).parents[2] / "crds" / "dlwsjob.yaml").read_text())
+
+
+def crd_spec() -> dict[str, Any]:
+    schema = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return dict(schema["properties"]["spec"]["properties"])
+
+
+def test_the_seed_documents_parameters_make_a_spec() -> None:
+    spec = spec_from_parameters(SEED)
+    assert spec["resourcegpu"] == 0 and spec["interactivePorts"] == [8888]
+    assert spec["runningasroot"] is False and spec["jobtrainingtype"] == "RegularJob"
+    assert "familyToken" not in spec and "userName" not in spec
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("jobName", "job name cannot be empty"), ("resourcegpu", "Number of GPU cannot be empty"),
+    ("dataPath", "datapath cannot be empty"), ("image", "docker image cannot be empty"),
+    ("jobType", "jobType cannot be empty")])
+def test_missing_required_parameters_get_dlws_messages(missing: str, message: str) -> None:
+    with pytest.raises(InvalidJob, match=message):
+        spec_from_parameters({k: v for k, v in SEED.items() if k != missing})
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("resourcegpu", "two", "resourcegpu must be a whole number"),
+    ("resourcegpu", "-1", "between 0 and 64"),
+    ("resourcegpu", "9" * 40, "whole number"),
+    ("resourcegpu", True, "whole number"),
+    ("interactivePort", "8888;99999", "between 1 and 65535"),
+    ("interactivePort", "80,80", "twice"),
+    ("runningasroot", "maybe", "0 or 1"),
+    ("jobtrainingtype", "PSDistJob", "not supported"),
+    ("jobtrainingtype", "Quantum", "unknown jobtrainingtype"),
+    ("numps", "2", "distributed"),
+    ("jobName", "x" * 300, "too long"),
+    ("env", "{not json", "JSON object"),
+    ("env", '{"FAMILY_TOKEN": "x"}', "reserved"),
+    ("env", '{"DLWS_JOB_ID": "x"}', "reserved"),
+    ("env", '{"A-B": "x"}', "not a valid variable name"),
+    ("bogus", "1", "unknown parameter"),
+    ("image", 5, "must be a string"),
+])
+def test_bad_values_are_refused_with_clear_messages(key: str, value: Any, message: str) -> None:
+    with pytest.raises(InvalidJob, match=message):
+        spec_from_parameters({**SEED, key: value})
+
+
+def test_interactive_ports_split_like_dlws() -> None:
+    assert spec_from_parameters({**SEED, "interactivePort": "8888, 6006;22"})["interactivePorts"] == [8888, 6006, 22]
+
+
+def test_json_values_are_accepted() -> None:
+    spec = spec_from_parameters({**SEED, "resourcegpu": 2, "runningasroot": True,
+                                 "interactivePort": [1, 2], "env": {"A": "b"}})
+    assert (spec["resourcegpu"], spec["runningasroot"], spec["interactivePorts"], spec["env"]) == (2, True, [1, 2], {"A": "b"})
+
+
+def test_user_parameters_are_ignored_not_trusted() -> None:
+    spec = spec_from_parameters({**SEED, "userName": "root", "userId": "0"})
+    assert "userName" not in spec and "userId" not in spec
+
+
+def test_crd_bounds_match_the_contract() -> None:
+    props = crd_spec()
+    assert props["jobName"]["maxLength"] == specs.MAX_JOB_NAME
+    assert props["image"]["maxLength"] == specs.MAX_IMAGE
+    assert props["cmd"]["maxLength"] == specs.MAX_CMD
+    assert props["dataPath"]["maxLength"] == specs.MAX_PATH
+    assert props["jobType"]["maxLength"] == specs.MAX_JOB_TYPE
+    assert props["resourcegpu"]["maximum"] == specs.MAX_GPUS
+    assert props["userId"]["maximum"] == specs.MAX_USER_ID
+    assert props["interactivePorts"]["maxItems"] == specs.MAX_PORTS
+    assert props["env"]["maxProperties"] == specs.MAX_ENV
+    assert props["env"]["additionalProperties"]["maxLength"] == specs.MAX_ENV_VALUE
+    assert set(props) >= set(specs.JobSpec.__annotations__)
+
+
+def test_crd_names_match_the_contract() -> None:
+    from dlws_contract import resource
+    assert CRD["metadata"]["name"] == resource.CRD_NAME
+    assert CRD["spec"]["group"] == resource.GROUP
+    assert CRD["spec"]["names"]["kind"] == resource.KIND
+    assert CRD["spec"]["versions"][0]["name"] == resource.VERSION
