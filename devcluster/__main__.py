@@ -1,0 +1,47 @@
+"""python -m devcluster up|down|status|dev [--state DIR]"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from devcluster import dev
+from devcluster.cluster import ClusterStartError, LocalCluster
+from devcluster.nodes import DEFAULT_NODES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devcluster", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "dev"])
+    parser.add_argument("--state", default=".cluster", help="state directory (default: .cluster)")
+    parser.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of kwok nodes")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "dev":
+            return dev.run(args.state)
+        cluster = LocalCluster(args.state, node_count=args.nodes)
+        if args.command == "up":
+            was_running = cluster.info() is not None
+            info = cluster.up()
+            print(f"kubeconfig: {info.kubeconfig}")
+            print(f"  {info.kubectl} --kubeconfig {args.state}/kubeconfig get nodes")
+            if not was_running:
+                print(f"started in {info.startup_seconds:.1f}s: {info.steps}")
+            return 0
+        if args.command == "down":
+            cluster.down()
+            return 0
+        current = cluster.info()
+        if current is None:
+            print(f"not running ({cluster.layout.state_dir})")
+            return 1
+        print(f"running: {current.server}, kubeconfig {current.kubeconfig}")
+        for name, pid in current.pids.items():
+            print(f"  {name:<24} pid {pid}")
+        return 0
+    except ClusterStartError as e:
+        print(f"devcluster: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""LocalCluster: a real control plane (etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler, kwok) running as local processes, all state under one directory."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devcluster import components, kubeconfig, nodes, pki, processes
+from devcluster.apiclient import Api
+from devcluster.binaries import Binaries, ensure_binaries
+from devcluster.layout import MARKER, Layout
+from devcluster.ports import free_ports
+from devcluster.processes import ProcessRecord
+from devcluster.waiting import WaitTimeout, wait_until
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CRDS_DIR = REPO_ROOT / "crds"
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+# Generous deadlines: on 2 busy cores the API server alone can take tens of seconds.
+START_TIMEOUT = 120.0
+
+
+class ClusterStartError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a running cluster's cluster.json says (plus the admin token, from the kubeconfig)."""
+
+    state_dir: Path
+    server: str
+    kubeconfig: Path
+    ca_file: Path
+    token: str
+    bin_dir: Path
+    ports: dict[str, int]
+    nodes: list[str]
+    crds: list[str]
+    pids: dict[str, int]
+    startup_seconds: float
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def kubectl(self) -> Path:
+        return self.bin_dir / "kubectl"
+
+    def to_json(self) -> dict[str, Any]:
+        doc = asdict(self)
+        del doc["token"]  # it lives in the kubeconfig (mode 0600) only
+        return {k: str(v) if isinstance(v, Path) else v for k, v in doc.items()}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ClusterInfo:
+        kubeconfig_path = Path(doc["kubeconfig"])
+        return cls(
+            state_dir=Path(doc["state_dir"]),
+            server=doc["server"],
+            kubeconfig=kubeconfig_path,
+            ca_file=Path(doc["ca_file"]),
+            token=kubeconfig.read(kubeconfig_path).token,
+            bin_dir=Path(doc["bin_dir"]),
+            ports=dict(doc["ports"]),
+            nodes=list(doc["nodes"]),
+            crds=list(doc.get("crds", [])),
+            pids=dict(doc["pids"]),
+            startup_seconds=float(doc["startup_seconds"]),
+            steps=dict(doc.get("steps", {})),
+        )
+
+
+def _say(message: str) -> None:
+    print(f"devcluster: {message}", file=sys.stderr, flush=True)
+
+
+def _http_ok(url: str, expect: str | None = None) -> bool:
+    # The controller-manager and scheduler serve /healthz with self-signed certificates
+    # made at start; this is a liveness probe on loopback, not a trust decision.
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
+    with urllib.request.urlopen(url, timeout=2, context=context) as response:
+        body = response.read().decode(errors="replace")
+        return response.status == 200 and (expect is None or expect in body)
+
+
+class LocalCluster:
+    def __init__(
+        self,
+        state_dir: Path | str,
+        *,
+        node_count: int = nodes.DEFAULT_NODES,
+        crds_dir: Path | None = CRDS_DIR,
+        say: Callable[[str], None] = _say,
+    ) -> None:
+        self.layout = Layout.at(state_dir)
+        self.node_count = node_count
+        self.crds_dir = crds_dir
+        self._say = say
+
+    # -- status -------------------------------------------------------------------------
+
+    def info(self) -> ClusterInfo | None:
+        """The running cluster, or None when it is not (fully) running and ready."""
+        try:
+            info = ClusterInfo.from_json(json.loads(self.layout.cluster_json.read_text()))
+        except (OSError, ValueError, KeyError):
+            return None
+        records = {r.name: r for r in processes.read_records(self.layout.run_dir)}
+        if not all(n in records and processes.is_alive(records[n]) for n in CONTROL_PLANE):
+            return None
+        try:
+            status, _ = Api(info.server, info.ca_file, info.token, timeout=5).raw("GET", "/readyz")
+        except OSError:
+            return None
+        return info if status == 200 else None
+
+    # -- up -----------------------------------------------------------------------------
+
+    def up(self) -> ClusterInfo:
+        t0 = time.monotonic()
+        running = self.info()
+        if running is not None:
+            self._say(f"already running ({self.layout.kubeconfig})")
+            return running
+        self._clear_leftovers()
+        binaries = ensure_binaries()
+        steps: dict[str, float] = {"binaries": time.monotonic() - t0}
+        started: list[ProcessRecord] = []
+        starter = _Starter(self.layout, started, steps, self._say)
+        try:
+            info = starter.run(binaries, self.crds_dir, self.node_count, t0)
+        except BaseException as e:
+            self._say(f"start failed while {starter.step}; stopping the {len(started)} process(es) it started")
+            for record in reversed(started):
+                processes.stop(record, self.layout.run_dir)
+            self._remove_etcd_data()
+            self.layout.cluster_json.unlink(missing_ok=True)
+            if not isinstance(e, Exception):
+                raise  # KeyboardInterrupt, SystemExit: cleaned up, now let it through
+            raise ClusterStartError(
+                f"failed while {starter.step}: {e}\n(logs: {self.layout.logs_dir})"
+            ) from e
+        self._say(f"control plane up in {info.startup_seconds:.1f}s (binaries checked in {steps['binaries']:.1f}s)")
+        return info
+
+    def _clear_leftovers(self) -> None:
+        """Stop whatever a previous, crashed or half-stopped run left, and start clean."""
+        state = self.layout.state_dir
+        if state.exists() and any(state.iterdir()) and not self.layout.marker.exists():
+            raise ClusterStartError(f"{state} is not empty and not a devcluster state directory")
+        self._stop_recorded()
+        self._remove_etcd_data()
+        if state.exists():
+            shutil.rmtree(state)
+        state.mkdir(parents=True)
+        state.chmod(0o700)
+        self.layout.marker.write_text("Created by `python -m devcluster up`; removed by `down`.\n")
+
+    # -- down ---------------------------------------------------------------------------
+
+    def down(self, *, keep_logs: bool = False) -> None:
+        """Stop every recorded process (newest first) and remove the state. Idempotent."""
+        state = self.layout.state_dir
+        stopped = self._stop_recorded()
+        self._remove_etcd_data()
+        if not state.exists():
+            self._say(f"nothing to stop at {state}")
+            return
+        if not self.layout.marker.exists():
+            self._say(f"{state} is not a devcluster state directory; left alone")
+            return
+        keep = {"logs", MARKER} if keep_logs else set()
+        for child in state.iterdir():
+            if child.name in keep:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        if not keep_logs:
+            state.rmdir()
+        self._say(f"stopped {', '.join(stopped) or 'nothing (no process was running)'}; removed {state}")
+
+    def _stop_recorded(self) -> list[str]:
+        stopped = []
+        for record in reversed(processes.read_records(self.layout.run_dir)):
+            if processes.is_alive(record):
+                stopped.append(record.name)
+            processes.stop(record, self.layout.run_dir)
+        return stopped
+
+    def _remove_etcd_data(self) -> None:
+        shutil.rmtree(self.layout.etcd_data_dir.parent, ignore_errors=True)
+
+
+class _Starter:
+    """One start attempt, step by step; `step` names the one in progress for errors."""
+
+    def __init__(
+        self,
+        layout: Layout,
+        started: list[ProcessRecord],
+        steps: dict[str, float],
+        say: Callable[[str], None],
+    ) -> None:
+        self.layout = layout
+        self.started = started
+        self.steps = steps
+        self.say = say
+        self.step = "preparing the state directory"
+
+    def run(self, b: Binaries, crds_dir: Path | None, node_count: int, t0: float) -> ClusterInfo:
+        layout = self.layout
+        for d in (layout.logs_dir, layout.run_dir, layout.kwok_home, layout.etcd_data_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.step = "making certificates and keys"
+        keys = self._timed("pki", lambda: pki.generate(layout.pki_dir))
+        ports = components.Ports(*free_ports(6))
+        server = f"https://127.0.0.1:{ports.apiserver}"
+        kubeconfig.write(layout.kubeconfig, server=server, ca_file=keys.ca_cert, token=keys.admin_token)
+        api = Api(server, keys.ca_cert, keys.admin_token)
+
+        etcd = self._start("etcd", components.etcd(b, layout, ports))
+        self._wait("etcd", f"etcd at 127.0.0.1:{ports.etcd_client}", etcd,
+                   lambda: _http_ok(f"http://127.0.0.1:{ports.etcd_client}/health", '"health":"true"'))
+
+        apiserver = self._start("kube-apiserver", components.kube_apiserver(b, layout, keys, ports))
+        self._wait("kube-apiserver", f"{server}/readyz", apiserver,
+                   lambda: api.raw("GET", "/readyz")[0] == 200)
+
+        # CRDs before the controller-manager: its garbage collector reads discovery at
+        # start and then only every 30 s, and must know the custom resources at once.
+        self.step = f"installing the CRDs in {crds_dir}"
+        crd_names = self._timed("crds", lambda: self._install_crds(b, crds_dir, api, apiserver))
+
+        kcm = self._start("kube-controller-manager", components.kube_controller_manager(b, layout, keys, ports))
+        self._wait("kube-controller-manager", "kube-controller-manager /healthz", kcm,
+                   lambda: _http_ok(f"https://127.0.0.1:{ports.controller_manager}/healthz"))
+
+        scheduler = self._start("kube-scheduler", components.kube_scheduler(b, layout, ports))
+        self._wait("kube-scheduler", "kube-scheduler /healthz", scheduler,
+                   lambda: _http_ok(f"https://127.0.0.1:{ports.scheduler}/healthz"))
+
+        kwok_env = {**_environ(), "HOME": str(layout.kwok_home)}
+        kwok = self._start("kwok", components.kwok(b, layout, ports), env=kwok_env)
+        self._wait("kwok", "kwok /healthz", kwok, lambda: _http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"))
+
+        self.step = "creating the kwok nodes"
+        node_names = nodes.create(api, node_count)
+        for name in node_names:
+            self._wait("nodes", f"node {name} to be Ready", kwok, lambda n=name: nodes.is_ready(api, n))  # type: ignore[misc]
+
+        self._wait("default-serviceaccount", "the ServiceAccount default/default", kcm,
+                   lambda: api.exists("/api/v1/namespaces/default/serviceaccounts/default"))
+
+        info = ClusterInfo(
+            state_dir=layout.state_dir,
+            server=server,
+            kubeconfig=layout.kubeconfig,
+            ca_file=keys.ca_cert,
+            token=keys.admin_token,
+            bin_dir=b.bin_dir,
+            ports={k: int(v) for k, v in asdict(ports).items()},
+            nodes=node_names,
+            crds=crd_names,
+            pids={r.name: r.pid for r in self.started},
+            startup_seconds=round(time.monotonic() - t0, 2),
+            steps={k: round(v, 2) for k, v in self.steps.items()},
+        )
+        layout.cluster_json.write_text(json.dumps(info.to_json(), indent=2) + "\n")
+        return info
+
+    def _timed(self, name: str, fn: Callable[[], Any]) -> Any:
+        t = time.monotonic()
+        result = fn()
+        self.steps[name] = self.steps.get(name, 0.0) + time.monotonic() - t
+        return result
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ProcessRecord:
+        self.step = f"starting {name}"
+        record = processes.spawn(name, argv, run_dir=self.layout.run_dir, log_dir=self.layout.logs_dir, env=env)
+        self.started.append(record)
+        return record
+
+    def _all_running(self) -> None:
+        for record in self.started:
+            processes.check_running(record)
+
+    def _wait(self, step: str, what: str, owner: ProcessRecord, probe: Callable[[], bool]) -> None:
+        """Poll `probe`; fail at once if any started process dies, with its log's tail."""
+        self.step = f"waiting for {what}"
+        try:
+            took = wait_until(what, probe, timeout=START_TIMEOUT, still_possible=self._all_running)
+        except WaitTimeout as e:
+            raise WaitTimeout(f"{e}; last lines of {owner.log}:\n{processes.log_tail(Path(owner.log))}") from e
+        self.steps[step] = self.steps.get(step, 0.0) + took
+        self.say(f"{step} ready ({took:.1f}s)")
+
+    def _install_crds(self, b: Binaries, crds_dir: Path | None, api: Api, apiserver: ProcessRecord) -> list[str]:
+        files = sorted(crds_dir.glob("*.yaml")) + sorted(crds_dir.glob("*.yml")) if crds_dir else []
+        if not files:
+            return []
+        names = []
+        for path in files:
+            for doc in yaml.safe_load_all(path.read_text()):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    names.append(doc["metadata"]["name"])
+        argv = [b.kubectl, f"--kubeconfig={self.layout.kubeconfig}", "apply"]
+        for path in files:
+            argv += ["-f", str(path)]
+        result = subprocess.run(argv, capture_output=True, text=True, env=_environ(), check=False)
+        if result.returncode != 0:
+            raise ClusterStartError(f"kubectl apply failed:\n{result.stderr.strip()}")
+        for name in names:
+            self._wait("crds-established", f"CRD {name} to be Established", apiserver,
+                       lambda n=name: _crd_established(api, n))  # type: ignore[misc]
+        return names
+
+
+def _crd_established(api: Api, name: str) -> bool:
+    crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+    conditions = crd.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def _environ() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("KUBECONFIG", None)
+    return env

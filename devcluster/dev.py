@@ -1,0 +1,89 @@
+"""`make dev`: the control plane plus the project's own long-running processes.
+
+Ctrl-C (or SIGTERM) stops the extra processes, then the control plane if this command
+started it (a cluster that was already running is left running).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from devcluster import processes
+from devcluster.cluster import ClusterInfo, LocalCluster
+
+
+@dataclass(frozen=True)
+class ExtraProcess:
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def extra_processes(cluster: ClusterInfo) -> list[ExtraProcess]:
+    """The hook: long-running processes to start once the cluster is up.
+
+    They run with the admin kubeconfig, are recorded in the cluster's run dir (so `make
+    cluster-down` stops them too) and are stopped first. The operator and the API shim
+    go here.
+    """
+    del cluster
+    return []
+
+
+def usage(info: ClusterInfo, state_arg: str) -> str:
+    kubeconfig = Path(state_arg) / "kubeconfig"
+    return "\n".join(
+        [
+            f"Local control plane is up at {info.server} (started in {info.startup_seconds:.1f}s).",
+            f"  {info.kubectl} --kubeconfig {kubeconfig} get nodes",
+            f"  {info.kubectl} --kubeconfig {kubeconfig} get dlwsjobs -A",
+            "Ctrl-C stops everything.",
+        ]
+    )
+
+
+def run(state_arg: str) -> int:
+    cluster = LocalCluster(state_arg)
+    was_running = cluster.info() is not None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        print(f"\ndevcluster: {signal.Signals(signum).name}, stopping", file=sys.stderr)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    started: list[processes.ProcessRecord] = []
+    try:
+        info = cluster.up()
+        env_base = dict(os.environ)
+        for extra in extra_processes(info):
+            started.append(
+                processes.spawn(
+                    extra.name,
+                    extra.argv,
+                    run_dir=cluster.layout.run_dir,
+                    log_dir=cluster.layout.logs_dir,
+                    env={**env_base, **extra.env},
+                )
+            )
+        print(usage(info, state_arg), flush=True)
+        while not stop.wait(1.0):
+            for record in started:
+                if not processes.is_alive(record):
+                    print(f"devcluster: {record.name} exited; see {record.log}", file=sys.stderr)
+                    stop.set()
+        return 0 if all(processes.is_alive(r) for r in started) else 1
+    finally:
+        for record in reversed(started):
+            processes.stop(record, cluster.layout.run_dir)
+        if not was_running:
+            cluster.down()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
