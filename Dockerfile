@@ -1,0 +1,18 @@
+# One image, two entry points: `dlws-operator` and `dlws-api-shim` (the manifests pick one).
+# It installs the same package the tests install: `pip install .` from this checkout.
+# Not built on the development machine (it has no container engine); see README.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml setup.cfg README.md ./
+COPY contract/ contract/
+COPY operator/ operator/
+COPY api_shim/ api_shim/
+RUN python -m venv /opt/dlws && /opt/dlws/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim
+COPY --from=build /opt/dlws /opt/dlws
+ENV PATH=/opt/dlws/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# The distroless-style "nonroot" uid the manifests run as.
+USER 65532:65532
+EXPOSE 5000 8080 9090
+CMD ["dlws-api-shim", "--host=0.0.0.0", "--port=5000"]
