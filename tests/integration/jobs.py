@@ -70,7 +70,7 @@ class Jobs:
                 return None
             raise
 
-    async def list(self, selector: str = "") -> list[dict[str, Any]]:
+    async def list_jobs(self, selector: str = "") -> list[dict[str, Any]]:
         got = await self.custom.list_namespaced_custom_object(
             resource.GROUP, resource.VERSION, self.ns, resource.PLURAL, label_selector=selector or None)
         return list(got["items"])

@@ -69,7 +69,7 @@ async def three_level_family(jobs: Jobs, root_name: str) -> tuple[dict[str, Any]
 
 
 async def gone(jobs: Jobs, names: list[str]) -> bool:
-    left = {j["metadata"]["name"] for j in await jobs.list()} & set(names)
+    left = {j["metadata"]["name"] for j in await jobs.list_jobs()} & set(names)
     pods = {p.metadata.name for p in await jobs.pods()} & set(names)
     return not left and not pods
 
