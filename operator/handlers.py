@@ -8,10 +8,12 @@ import datetime
 from typing import Any
 
 import kopf
+from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import phases, resource, tokens
-from dlws_operator import family, metrics, pod_spec, status
-from dlws_operator.kube import Kube
+from dlws_operator import family, metrics, pod_spec
+from dlws_operator import status as job_status
+from dlws_operator.kube import Kube, namespace_terminating
 from dlws_operator.settings import OperatorSettings
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
@@ -64,9 +66,20 @@ async def verify_child(kube: Kube, job: kopf.Body) -> str | None:
 @kopf.on.resume(*JOBS)
 @kopf.on.create(*JOBS)
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                  memo: kopf.Memo, **_: Any) -> None:
+                  memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     if meta.get("deletionTimestamp"):
         return
+    try:
+        await start_job(body, meta, status, patch, memo)
+    except ApiException as exc:
+        if not namespace_terminating(exc):
+            metrics.RECONCILE_ERRORS.labels("run_job").inc()
+            raise
+        logger.info("namespace %s is being deleted; not starting the job", meta.get("namespace"))
+
+
+async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
+                    memo: kopf.Memo) -> None:
     kube: Kube = memo["kube"]
     settings: OperatorSettings = memo["settings"]
     labels = dict(meta.get("labels") or {})
@@ -79,7 +92,7 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
             patch.status["familyDigest"] = digest
     elif (problem := await verify_child(kube, body)) is not None:
         kopf.warn(body, reason="InvalidFamily", message=problem)
-        for key, value in status_module.refused_status("InvalidFamily", problem).items():
+        for key, value in job_status.refused_status("InvalidFamily", problem).items():
             patch.status[key] = value
         return
     pod = pod_spec.build_pod(body, rest_api=settings.rest_api)
@@ -91,14 +104,11 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
         if existing is not None and not family.owned_by(existing, meta["uid"]):
             problem = f"a pod named {pod['metadata']['name']} exists and does not belong to this job"
             kopf.warn(body, reason="PodNameTaken", message=problem)
-            for key, value in status_module.refused_status("PodNameTaken", problem).items():
+            for key, value in job_status.refused_status("PodNameTaken", problem).items():
                 patch.status[key] = value
             return
     if not status.get("podName"):
         patch.status["podName"] = pod["metadata"]["name"]
-
-
-status_module = status  # the name `status` is taken by kopf's kwarg inside handlers
 
 
 @kopf.on.event(*JOBS)
@@ -110,5 +120,5 @@ async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: 
     if (body.get("status") or {}).get("phase") == phases.KILLING:
         return
     kube: Kube = memo["kube"]
-    await kube.patch_job_status(meta["namespace"], meta["name"], status_module.killing_status())
+    await kube.patch_job_status(meta["namespace"], meta["name"], job_status.killing_status())
     kopf.info(body, reason="Killing", message="deleting the job's pod and every job it submitted")

@@ -20,8 +20,9 @@ async def new_api_client() -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-def is_status(exc: BaseException, *codes: int) -> bool:
-    return isinstance(exc, ApiException) and exc.status in codes
+def namespace_terminating(exc: BaseException) -> bool:
+    """Nothing can be created in a namespace being deleted; retrying is pointless."""
+    return isinstance(exc, ApiException) and exc.status == 403 and "NamespaceTerminating" in str(exc.body)
 
 
 class Kube:

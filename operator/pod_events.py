@@ -6,7 +6,8 @@ from typing import Any
 import kopf
 
 from dlws_contract import phases, resource
-from dlws_operator import metrics, status
+from dlws_operator import metrics
+from dlws_operator import status as job_status
 from dlws_operator.handlers import now
 from dlws_operator.kube import Kube
 
@@ -43,16 +44,16 @@ async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger:
         if job is not None and not job["metadata"].get("deletionTimestamp") \
                 and job["metadata"]["uid"] == job_ref["uid"] \
                 and (job.get("status") or {}).get("phase") not in phases.FINISHED_PHASES:
-            await kube.patch_job_status(namespace, name, status.pod_lost_status(body["metadata"]["name"]))
+            await kube.patch_job_status(namespace, name, job_status.pod_lost_status(body["metadata"]["name"]))
             kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
         return
-    new = status.status_from_pod(body, now=now())
+    new = job_status.status_from_pod(body, now=now())
     job = await kube.patch_job_status(namespace, name, new)
     if job is None:
         return
     if job["metadata"].get("deletionTimestamp") and new["phase"] != phases.KILLING:
         # The kill began between the pod event and our patch: the job shows Killing.
-        await kube.patch_job_status(namespace, name, status.status_from_pod(body, now=now(), deleting=True))
+        await kube.patch_job_status(namespace, name, job_status.status_from_pod(body, now=now(), deleting=True))
         return
     memo_phases: dict[str, str] = memo["last_phase"]
     previous = memo_phases.get(job_ref["uid"])
