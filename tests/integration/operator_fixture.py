@@ -3,10 +3,10 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.integration.identities import Identities
 from tests.integration.processes import ManagedProcess
 from tests.integration.shim_fixture import free_port
 
@@ -14,10 +14,12 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="session")
-def operator(cluster: Any, shim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+def operator(identities: Identities, shim_url: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    """The operator, as its ServiceAccount (manifests/rbac), injecting shim_url into pods."""
     health, metrics = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    env.update(KUBECONFIG=str(cluster.kubeconfig), DLWS_REST_API=shim_url)
+    env.update(KUBECONFIG=str(identities.operator_kubeconfig), DLWS_REST_API=shim_url)
     proc = ManagedProcess(
         [str(BIN / "dlws-operator"), "--liveness", f"http://127.0.0.1:{health}/healthz",
          "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics), "--verbose"],
