@@ -97,3 +97,11 @@ def test_crd_names_match_the_contract() -> None:
     assert CRD["spec"]["group"] == resource.GROUP
     assert CRD["spec"]["names"]["kind"] == resource.KIND
     assert CRD["spec"]["versions"][0]["name"] == resource.VERSION
+
+
+def test_crd_schema_properties_use_only_schema_keywords() -> None:
+    allowed = {"type", "minLength", "maxLength", "default", "description", "minimum", "maximum",
+               "items", "maxItems", "x-kubernetes-list-type", "x-kubernetes-validations",
+               "additionalProperties", "maxProperties"}
+    for name, prop in crd_spec().items():
+        assert set(prop) <= allowed, f"{name}: {set(prop) - allowed}"

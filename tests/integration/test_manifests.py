@@ -1,0 +1,62 @@
+"""The install manifests against a real API server: they apply, and their RBAC is least privilege."""
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.identities import REPO, Identities
+
+pytestmark = pytest.mark.cluster
+
+
+def as_identity(cluster: Any, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(cluster.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_kustomize_install_passes_a_server_side_dry_run(cluster: Any, identities: Identities) -> None:
+    # The namespace exists here (identities applied it): a server dry-run cannot create one
+    # and then place objects in it.
+    out = cluster.kubectl("apply", "-k", str(REPO / "manifests"), "--dry-run=server")
+    for kind in ("customresourcedefinition.apiextensions.k8s.io/dlwsjobs.dlworkspace.io",
+                 "deployment.apps/dlws-operator", "deployment.apps/dlws-api", "service/dlws-api",
+                 "clusterrole.rbac.authorization.k8s.io/dlws-api-shim"):
+        assert kind in out.stdout
+
+
+def test_the_sample_root_job_is_valid(cluster: Any, identities: Identities) -> None:
+    cluster.kubectl("apply", "-f", str(REPO / "manifests" / "samples" / "root-job.yaml"), "--dry-run=server")
+
+
+@pytest.mark.parametrize("verb, what", [
+    ("get", "secrets"), ("list", "secrets"), ("create", "secrets"),
+    ("get", "pods"), ("create", "pods"), ("delete", "pods"),
+    ("update", "dlwsjobs.dlworkspace.io"), ("patch", "dlwsjobs.dlworkspace.io/status"),
+])
+def test_the_shim_identity_is_refused_what_it_does_not_need(
+        cluster: Any, identities: Identities, verb: str, what: str) -> None:
+    out = as_identity(cluster, identities.shim_kubeconfig, "auth", "can-i", verb, what, "-A")
+    assert out.stdout.strip() == "no"
+
+
+def test_the_shim_identity_cannot_read_a_secret(cluster: Any, identities: Identities) -> None:
+    out = as_identity(cluster, identities.shim_kubeconfig, "get", "secrets", "-n", "default")
+    assert out.returncode != 0 and "Forbidden" in out.stderr
+
+
+@pytest.mark.parametrize("verb", ["create", "get", "list", "watch", "delete"])
+def test_the_shim_identity_may_do_its_job(cluster: Any, identities: Identities, verb: str) -> None:
+    out = as_identity(cluster, identities.shim_kubeconfig, "auth", "can-i", verb, "dlwsjobs.dlworkspace.io", "-A")
+    assert out.stdout.strip() == "yes"
+
+
+@pytest.mark.parametrize("verb, what", [
+    ("list", "secrets"), ("delete", "secrets"), ("update", "secrets"), ("delete", "pods"),
+    ("delete", "dlwsjobs.dlworkspace.io"), ("create", "dlwsjobs.dlworkspace.io"),
+    ("create", "deployments.apps"), ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
+])
+def test_the_operator_identity_is_refused_what_it_does_not_need(
+        cluster: Any, identities: Identities, verb: str, what: str) -> None:
+    out = as_identity(cluster, identities.operator_kubeconfig, "auth", "can-i", verb, what, "-A")
+    assert out.stdout.strip() == "no"
