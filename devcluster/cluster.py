@@ -223,8 +223,9 @@ class _Starter:
 
     def run(self, b: Binaries, crds_dir: Path | None, node_count: int, t0: float) -> ClusterInfo:
         layout = self.layout
-        for d in (layout.logs_dir, layout.run_dir, layout.kwok_home, layout.etcd_data_dir):
+        for d in (layout.logs_dir, layout.run_dir, layout.kwok_home):
             d.mkdir(parents=True, exist_ok=True)
+        layout.etcd_data_dir.mkdir(parents=True, mode=0o700)
         self.step = "making certificates and keys"
         keys = self._timed("pki", lambda: pki.generate(layout.pki_dir))
         ports = components.Ports(*free_ports(6))
@@ -243,7 +244,7 @@ class _Starter:
         # CRDs before the controller-manager: its garbage collector reads discovery at
         # start and then only every 30 s, and must know the custom resources at once.
         self.step = f"installing the CRDs in {crds_dir}"
-        crd_names = self._timed("crds", lambda: self._install_crds(b, crds_dir, api, apiserver))
+        crd_names = self._install_crds(b, crds_dir, api, apiserver)
 
         kcm = self._start("kube-controller-manager", components.kube_controller_manager(b, layout, keys, ports))
         self._wait("kube-controller-manager", "kube-controller-manager /healthz", kcm,
@@ -259,8 +260,8 @@ class _Starter:
 
         self.step = "creating the kwok nodes"
         node_names = nodes.create(api, node_count)
-        for name in node_names:
-            self._wait("nodes", f"node {name} to be Ready", kwok, lambda n=name: nodes.is_ready(api, n))  # type: ignore[misc]
+        self._wait("nodes", f"nodes {', '.join(node_names)} to be Ready", kwok,
+                   lambda: all(nodes.is_ready(api, n) for n in node_names))
 
         self._wait("default-serviceaccount", "the ServiceAccount default/default", kcm,
                    lambda: api.exists("/api/v1/namespaces/default/serviceaccounts/default"))
@@ -309,23 +310,28 @@ class _Starter:
         self.say(f"{step} ready ({took:.1f}s)")
 
     def _install_crds(self, b: Binaries, crds_dir: Path | None, api: Api, apiserver: ProcessRecord) -> list[str]:
+        """kubectl apply every CustomResourceDefinition found in the folder's YAML files.
+
+        Only CRDs: the folder also holds a kustomization.yaml, which is no API object.
+        """
         files = sorted(crds_dir.glob("*.yaml")) + sorted(crds_dir.glob("*.yml")) if crds_dir else []
-        if not files:
+        crds = [
+            doc
+            for path in files
+            for doc in yaml.safe_load_all(path.read_text())
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition"
+        ]
+        if not crds:
             return []
-        names = []
-        for path in files:
-            for doc in yaml.safe_load_all(path.read_text()):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    names.append(doc["metadata"]["name"])
-        argv = [b.kubectl, f"--kubeconfig={self.layout.kubeconfig}", "apply"]
-        for path in files:
-            argv += ["-f", str(path)]
-        result = subprocess.run(argv, capture_output=True, text=True, env=_environ(), check=False)
+        result = subprocess.run(
+            [b.kubectl, f"--kubeconfig={self.layout.kubeconfig}", "apply", "-f", "-"],
+            input=yaml.safe_dump_all(crds), capture_output=True, text=True, env=_environ(), check=False,
+        )
         if result.returncode != 0:
             raise ClusterStartError(f"kubectl apply failed:\n{result.stderr.strip()}")
-        for name in names:
-            self._wait("crds-established", f"CRD {name} to be Established", apiserver,
-                       lambda n=name: _crd_established(api, n))  # type: ignore[misc]
+        names = [str(crd["metadata"]["name"]) for crd in crds]
+        self._wait("crds", f"CRDs {', '.join(names)} to be Established", apiserver,
+                   lambda: all(_crd_established(api, n) for n in names))
         return names
 
 

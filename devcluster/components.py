@@ -88,6 +88,9 @@ def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[
         "--bind-address=127.0.0.1",
         # Without it the API server looks for a default route's address, and there is none.
         "--advertise-address=127.0.0.1",
+        # Endpoints may not hold a loopback address, so the `kubernetes` Service gets none;
+        # nothing runs inside this cluster that would dial it.
+        "--endpoint-reconciler-type=none",
         f"--secure-port={ports.apiserver}",
         f"--cert-dir={layout.pki_dir}",
         f"--tls-cert-file={pki.serving_cert}",

@@ -19,6 +19,8 @@ from pathlib import Path
 # Popen handles of the processes this Python process started, so that stopping them also
 # reaps them (otherwise they linger as zombies until we exit).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+# Exit codes of those of them that were reaped (a negative code: killed by that signal).
+_EXIT_CODES: dict[int, int] = {}
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,12 @@ class ProcessExited(RuntimeError):
         self.name = name
         self.returncode = returncode
         self.log = log
-        code = "unknown code" if returncode is None else f"code {returncode}"
+        if returncode is None:
+            code = "an unknown code (not our child)"
+        elif returncode < 0:
+            code = f"signal {signal.Signals(-returncode).name}"
+        else:
+            code = f"code {returncode}"
         super().__init__(
             f"{name} exited with {code}; last lines of {log}:\n{log_tail(log)}"
         )
@@ -80,26 +87,36 @@ def _proc_cmdline(pid: int) -> tuple[str, ...] | None:
 
 def is_alive(record: ProcessRecord) -> bool:
     """True when the recorded process (the same one, not a recycled PID) still runs."""
+    child = _CHILDREN.get(record.pid)
+    if child is not None:
+        # Our own unreaped child: its PID cannot have been recycled, and waitpid is
+        # the authority on whether it runs.
+        _reap(record.pid)
+        return record.pid in _CHILDREN
+    if record.pid in _EXIT_CODES:
+        return False
     stat = _proc_stat(record.pid)
     if stat is None:
         return False
     state, start_time = stat
-    if state in ("Z", "X"):  # exited, waiting to be reaped
-        _reap(record.pid)
+    if state in ("Z", "X"):  # exited, waiting to be reaped by its parent
         return False
     return start_time == record.start_time and _proc_cmdline(record.pid) == record.argv
 
 
 def _reap(pid: int) -> None:
     child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:
-        del _CHILDREN[pid]
+    if child is not None:
+        code = child.poll()
+        if code is not None:
+            _EXIT_CODES[pid] = code
+            del _CHILDREN[pid]
 
 
 def exit_code(record: ProcessRecord) -> int | None:
     """The exit code when we are the parent and it has exited, else None."""
-    child = _CHILDREN.get(record.pid)
-    return None if child is None else child.poll()
+    _reap(record.pid)
+    return _EXIT_CODES.get(record.pid)
 
 
 def spawn(
@@ -130,6 +147,7 @@ def spawn(
             start_new_session=True,
         )
     _CHILDREN[proc.pid] = proc
+    _wait_exec_done(proc, tuple(argv))
     stat = _proc_stat(proc.pid)
     record = ProcessRecord(
         name=name,
@@ -141,6 +159,20 @@ def spawn(
     )
     (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
     return record
+
+
+def _wait_exec_done(proc: subprocess.Popen[bytes], argv: tuple[str, ...]) -> None:
+    """Wait until the kernel shows the new program's command line.
+
+    Popen returns once exec has closed the child's close-on-exec fds, which is before
+    the kernel has set up the new program's arguments: for a moment /proc/<pid>/cmdline
+    is empty. A PID file written then, or an identity check made then, would be wrong.
+    """
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _proc_cmdline(proc.pid) == argv:
+            return
+        time.sleep(0.001)
 
 
 def read_records(run_dir: Path) -> list[ProcessRecord]:
@@ -191,7 +223,7 @@ def _wait_gone(record: ProcessRecord, timeout: float) -> bool:
                 child.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 continue
-            _CHILDREN.pop(record.pid, None)
+            _reap(record.pid)
             return True
         if not is_alive(record):
             return True

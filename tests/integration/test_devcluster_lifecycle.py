@@ -1,0 +1,74 @@
+"""devcluster's own promises: starting or stopping twice is harmless, and a start that
+fails part-way leaves no process behind. These start clusters of their own (one node,
+no CRDs), beside the session's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devcluster import ClusterStartError, LocalCluster
+from devcluster.cluster import CONTROL_PLANE
+from devcluster.layout import Layout
+
+pytestmark = pytest.mark.cluster
+
+
+def processes_mentioning(*needles: str) -> list[str]:
+    """Command lines of live processes that mention any of `needles` (zombies excluded)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and any(n in cmdline for n in needles):
+            found.append(f"{proc.name}: {cmdline[:200]}")
+    return found
+
+
+def traces(state: Path) -> list[str]:
+    layout = Layout.at(state)
+    return processes_mentioning(str(layout.state_dir), str(layout.etcd_data_dir))
+
+
+def test_failed_start_stops_every_process_it_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kwok is started last: etcd, the API server, controller-manager and scheduler are
+    # all running when it fails.
+    monkeypatch.setenv("DEVCLUSTER_KWOK_ARGS", "--no-such-flag")
+    cluster = LocalCluster(tmp_path / "state", node_count=1, crds_dir=None)
+
+    with pytest.raises(ClusterStartError) as failed:
+        cluster.up()
+
+    message = str(failed.value)
+    assert "kwok exited with code" in message
+    assert "unknown flag: --no-such-flag" in message  # the tail of kwok's log
+    assert traces(tmp_path / "state") == []
+    assert not cluster.layout.etcd_data_dir.exists()
+    assert not cluster.layout.cluster_json.exists()
+    assert list(cluster.layout.run_dir.iterdir()) == []
+    assert (cluster.layout.logs_dir / "kwok.log").exists()  # kept to look into
+    cluster.down()
+    assert not (tmp_path / "state").exists()
+
+
+def test_starting_twice_and_stopping_twice_are_harmless(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    cluster = LocalCluster(state, node_count=1, crds_dir=None)
+    try:
+        first = cluster.up()
+        second = LocalCluster(state, node_count=1, crds_dir=None).up()
+        assert second.pids == first.pids and second.server == first.server
+        assert set(first.pids) == set(CONTROL_PLANE)
+        assert len(traces(state)) == len(CONTROL_PLANE)
+    finally:
+        cluster.down()
+    assert traces(state) == []
+    assert not state.exists()
+    assert not cluster.layout.etcd_data_dir.parent.exists()
+    cluster.down()  # nothing left to stop: still fine
+    assert cluster.info() is None
