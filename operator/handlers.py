@@ -65,6 +65,7 @@ async def verify_child(kube: Kube, job: kopf.Body) -> str | None:
 
 @kopf.on.resume(*JOBS)
 @kopf.on.create(*JOBS)
+@metrics.count_errors("run_job")
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
                   memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     if meta.get("deletionTimestamp"):
@@ -73,7 +74,6 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
         await start_job(body, meta, status, patch, memo)
     except ApiException as exc:
         if not namespace_terminating(exc):
-            metrics.RECONCILE_ERRORS.labels("run_job").inc()
             raise
         logger.info("namespace %s is being deleted; not starting the job", meta.get("namespace"))
 
@@ -112,13 +112,18 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
 
 
 @kopf.on.event(*JOBS)
+@metrics.count_errors("mark_killing")
 async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """A job being deleted shows Killing while garbage collection removes its subtree."""
     meta = body["metadata"]
-    if type == "DELETED" or not meta.get("deletionTimestamp"):
+    if type == "DELETED":
+        metrics.JOB_PHASES.forget(meta["uid"])
+        return
+    if not meta.get("deletionTimestamp"):
         return
     if (body.get("status") or {}).get("phase") == phases.KILLING:
         return
     kube: Kube = memo["kube"]
     await kube.patch_job_status(meta["namespace"], meta["name"], job_status.killing_status())
+    metrics.JOB_PHASES.set(meta["uid"], phases.KILLING)
     kopf.info(body, reason="Killing", message="deleting the job's pod and every job it submitted")

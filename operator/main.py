@@ -35,8 +35,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     api = await new_api_client()
     memo["settings"] = operator_settings
     memo["kube"] = Kube(api, operator_settings.request_timeout)
-    memo["last_phase"] = {}
-    memo["ip_seen"] = set()
 
 
 @kopf.on.cleanup()

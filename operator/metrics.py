@@ -1,16 +1,61 @@
 """Prometheus metrics of the operator, served by prometheus-client on their own port."""
-from prometheus_client import Counter, Gauge, Histogram
+import functools
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from dlws_contract import phases
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 PODS_CREATED = Counter("dlws_operator_pods_created_total", "Pods created for DLWSJobs")
 FAMILIES_CREATED = Counter("dlws_operator_families_created_total", "Family tokens made for root DLWSJobs")
 RECONCILE_ERRORS = Counter("dlws_operator_reconcile_errors_total", "Handler runs that raised", ["handler"])
-JOBS_BY_PHASE = Gauge("dlws_operator_jobs", "DLWSJobs seen by the operator, by phase", ["phase"])
 TIME_TO_POD_IP = Histogram(
     "dlws_operator_time_to_pod_ip_seconds", "From DLWSJob creation to its pod IP in status",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120))
 
 
-def record_phase(previous: str | None, new: str) -> None:
-    if previous is not None:
-        JOBS_BY_PHASE.labels(previous).dec()
-    JOBS_BY_PHASE.labels(new).inc()
+class JobPhases(Collector):
+    """The phase of every live job the operator has seen, counted at scrape time (so a
+    deleted job simply drops out, with no gauge to keep in step)."""
+
+    def __init__(self) -> None:
+        self.by_uid: dict[str, str] = {}
+
+    def set(self, uid: str, phase: str) -> str | None:
+        previous = self.by_uid.get(uid)
+        self.by_uid[uid] = phase
+        return previous
+
+    def forget(self, uid: str) -> None:
+        self.by_uid.pop(uid, None)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("dlws_operator_jobs", "Live DLWSJobs by phase", labels=["phase"])
+        tally = Tally(self.by_uid.values())
+        for phase in phases.PHASES:
+            family.add_metric([phase], tally.get(phase, 0))
+        yield family
+
+
+JOB_PHASES = JobPhases()
+REGISTRY.register(JOB_PHASES)
+
+
+def count_errors(handler: str) -> Callable[[F], F]:
+    """Counts a handler's failures in RECONCILE_ERRORS (kopf still logs and retries them)."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception:
+                RECONCILE_ERRORS.labels(handler).inc()
+                raise
+        return wrapper  # type: ignore[return-value]
+    return decorate

@@ -33,6 +33,7 @@ def _age_seconds(created: str | None) -> float | None:
 
 
 @kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})
+@metrics.count_errors("mirror_pod")
 async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     job_ref = owning_job(body)
     if job_ref is None:
@@ -55,16 +56,12 @@ async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger:
         # The kill began between the pod event and our patch: the job shows Killing.
         await kube.patch_job_status(namespace, name, job_status.status_from_pod(body, now=now(), deleting=True))
         return
-    memo_phases: dict[str, str] = memo["last_phase"]
-    previous = memo_phases.get(job_ref["uid"])
+    previous = metrics.JOB_PHASES.set(job_ref["uid"], new["phase"])
     if previous != new["phase"]:
-        memo_phases[job_ref["uid"]] = new["phase"]
-        metrics.record_phase(previous, new["phase"])
         kind = kopf.warn if new["phase"] == phases.FAILED else kopf.info
         kind(job_ref, reason=f"Job{new['phase']}",
              message=new.get("message") or f"pod {body['metadata']['name']} is {new['phase'].lower()}")
-    if new.get("podIP") and job_ref["uid"] not in memo["ip_seen"]:
-        memo["ip_seen"].add(job_ref["uid"])
+    if new.get("podIP") and previous in (None, phases.PENDING):
         age = _age_seconds(job["metadata"].get("creationTimestamp"))
         if age is not None:
             metrics.TIME_TO_POD_IP.observe(age)
