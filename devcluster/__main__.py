@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from devcluster import dev
@@ -15,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", default=".cluster", help="state directory (default: .cluster)")
     parser.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of kwok nodes")
     args = parser.parse_args(argv)
+    # SIGTERM while starting: unwind like Ctrl-C, so `up` stops what it has started.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         if args.command == "dev":
             return dev.run(args.state)
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClusterStartError as e:
         print(f"devcluster: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 130  # `up` has already stopped what it started
 
 
 if __name__ == "__main__":

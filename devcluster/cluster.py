@@ -142,8 +142,11 @@ class LocalCluster:
         try:
             info = starter.run(binaries, self.crds_dir, self.node_count, t0)
         except BaseException as e:
-            self._say(f"start failed while {starter.step}; stopping the {len(started)} process(es) it started")
-            for record in reversed(started):
+            self._say(f"start failed while {starter.step}; stopping what it started")
+            # The PID files are the complete list (`started` could miss one whose start
+            # was interrupted between its PID file and the append).
+            recorded = {r.pid: r for r in started + processes.read_records(self.layout.run_dir)}
+            for record in sorted(recorded.values(), key=lambda r: r.order, reverse=True):
                 processes.stop(record, self.layout.run_dir)
             self._remove_etcd_data()
             self.layout.cluster_json.unlink(missing_ok=True)

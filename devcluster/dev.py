@@ -58,11 +58,13 @@ def run(state_arg: str) -> int:
         print(f"\ndevcluster: {signal.Signals(signum).name}, stopping", file=sys.stderr)
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     started: list[processes.ProcessRecord] = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # Ctrl-C during `up` raises KeyboardInterrupt; `up` stops what it started.
         info = cluster.up()
-        env_base = dict(os.environ)
+        for s in previous:
+            signal.signal(s, on_signal)
         for extra in extra_processes(info):
             started.append(
                 processes.spawn(
@@ -70,7 +72,7 @@ def run(state_arg: str) -> int:
                     extra.argv,
                     run_dir=cluster.layout.run_dir,
                     log_dir=cluster.layout.logs_dir,
-                    env={**env_base, **extra.env},
+                    env={**os.environ, **extra.env},
                 )
             )
         print(usage(info, state_arg), flush=True)
@@ -80,6 +82,8 @@ def run(state_arg: str) -> int:
                     print(f"devcluster: {record.name} exited; see {record.log}", file=sys.stderr)
                     stop.set()
         return 0 if all(processes.is_alive(r) for r in started) else 1
+    except KeyboardInterrupt:
+        return 130
     finally:
         for record in reversed(started):
             processes.stop(record, cluster.layout.run_dir)

@@ -146,18 +146,26 @@ def spawn(
             env=child_env,
             start_new_session=True,
         )
-    _CHILDREN[proc.pid] = proc
-    _wait_exec_done(proc, tuple(argv))
-    stat = _proc_stat(proc.pid)
-    record = ProcessRecord(
-        name=name,
-        pid=proc.pid,
-        argv=tuple(argv),
-        start_time=stat[1] if stat else -1,
-        log=str(log),
-        order=time.time_ns(),
-    )
-    (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
+    try:
+        _CHILDREN[proc.pid] = proc
+        _wait_exec_done(proc, tuple(argv))
+        stat = _proc_stat(proc.pid)
+        record = ProcessRecord(
+            name=name,
+            pid=proc.pid,
+            argv=tuple(argv),
+            start_time=stat[1] if stat else -1,
+            log=str(log),
+            order=time.time_ns(),
+        )
+        (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) before the process was recorded: nobody else
+        # could ever stop it.
+        proc.kill()
+        proc.wait()
+        _reap(proc.pid)
+        raise
     return record
 
 
