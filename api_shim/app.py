@@ -1,0 +1,65 @@
+"""The application factory: routes, middlewares, and the long-lived clients."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from kubernetes.aio.client import CustomObjectsApi
+
+from api_shim.errors import error_middleware
+from api_shim.index_watch import IndexWatcher
+from api_shim.job_index import JobIndex
+from api_shim.keys import LIMITS, METRICS, SETTINGS, STORE
+from api_shim.kube import new_api_client
+from api_shim.kube_store import KubeJobStore
+from api_shim.limits import FamilyLimits
+from api_shim.metrics import Metrics, metrics_middleware
+from api_shim.routes import setup_routes
+from api_shim.settings import Settings
+from api_shim.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One API client for the life of the app, and the watch that feeds the index."""
+    settings = app[SETTINGS]
+    api = await new_api_client(settings)
+    try:
+        custom = CustomObjectsApi(api)
+        index = JobIndex()
+        app[STORE] = KubeJobStore(index, custom, timeout=settings.k8s_timeout)
+        app[METRICS].watch_index(index)
+        watcher = IndexWatcher(custom, index, namespace=settings.namespace,
+                               request_timeout=settings.k8s_timeout)
+        task = asyncio.create_task(watcher.run(), name="dlwsjob-index-watch")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await api.close()  # type: ignore[no-untyped-call]
+
+
+async def init_app(settings: Settings, *, store: JobStore | None = None) -> web.Application:
+    """The shim. Without `store`, it talks to the cluster the settings name; tests of the
+    HTTP layer pass an in-memory store instead."""
+    metrics = Metrics()
+    # Metrics outermost, so it sees the JSON the error middleware made of any failure.
+    app = web.Application(client_max_size=settings.max_body,
+                          middlewares=[metrics_middleware(metrics), error_middleware])
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app[LIMITS] = FamilyLimits.from_settings(settings)
+    if store is None:
+        app.cleanup_ctx.append(kubernetes_ctx)
+    else:
+        app[STORE] = store
+        metrics.watch_index(store.index)
+    setup_routes(app)
+    return app

@@ -1,0 +1,43 @@
+"""The DLWSJob a SubmitJob call makes: a pure function of the request and the family."""
+from __future__ import annotations
+
+from typing import Any
+
+from api_shim.records import JobRecord
+from dlws_contract import resource
+from dlws_contract.spec import JobSpec
+
+
+def build_child(*, name: str, spec: JobSpec, parent: JobRecord, root: JobRecord,
+                digest: str) -> dict[str, Any]:
+    """name: a fresh uuid4; spec: from spec_from_parameters; parent: the job it hangs
+    under; root: the family root, whose user the child runs as.
+
+    No label of the parent is copied beyond the family's own: a GitOps tracking label
+    copied onto a child would have the tool prune it as "not in git".
+    """
+    return {
+        "apiVersion": resource.API_VERSION,
+        "kind": resource.KIND,
+        "metadata": {
+            "name": name,
+            "namespace": root.namespace,
+            "labels": {
+                resource.LABEL_FAMILY: digest,
+                resource.LABEL_PARENT: parent.name,
+                resource.LABEL_ROOT: root.name,
+            },
+            # Set in the create call itself: from its first moment the child is a
+            # dependent of its parent, so a foreground kill of any ancestor takes it too.
+            "ownerReferences": [{
+                "apiVersion": resource.API_VERSION,
+                "kind": resource.KIND,
+                "name": parent.name,
+                "uid": parent.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }],
+        },
+        # The user is the family's, never the request's.
+        "spec": {**spec, "userName": root.user_name, "userId": root.user_id},
+    }

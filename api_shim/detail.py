@@ -1,0 +1,53 @@
+"""JobDetail: a DLWSJob told in DLWorkspace's words. Pure."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from dlws_contract import phases, resource
+
+
+def job_status(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        # Before the operator has written Killing, the deletion already says it.
+        return str(phases.dlws_status(phases.KILLING))
+    return str(phases.dlws_status((obj.get("status") or {}).get("phase")))
+
+
+def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    pod_ip = status.get("podIP") or None
+    phase = status.get("phase")
+    ports = [int(p) for p in spec.get("interactivePorts") or []]
+    return {
+        "jobId": meta.get("name"),
+        "jobName": spec.get("jobName"),
+        "userName": spec.get("userName", "default"),
+        "userId": spec.get("userId", 0),
+        "jobStatus": job_status(obj),
+        "jobStatusDetail": [{
+            "phase": phase,
+            "podName": status.get("podName"),
+            "podIP": pod_ip,
+            "reason": status.get("reason"),
+            "message": status.get("message"),
+            "startTime": status.get("startTime"),
+            "completionTime": status.get("completionTime"),
+        }],
+        "jobType": spec.get("jobType"),
+        "jobTime": meta.get("creationTimestamp"),
+        # The spec holds no token: the operator passes it to pods from a Secret only.
+        "jobParams": copy.deepcopy(dict(spec)),
+        "parentJobId": labels.get(resource.LABEL_PARENT),
+        "rootJobId": labels.get(resource.LABEL_ROOT, meta.get("name")),
+        "podIP": pod_ip,
+        "endpoints": [{"port": p, "address": f"{pod_ip}:{p}"} for p in ports] if pod_ip else [],
+        "errorMsg": (status.get("message") or "") if phase == phases.FAILED else "",
+        # DLWS marked the jobs a user submitted (roots) as parents of their families.
+        "isParent": 0 if resource.LABEL_PARENT in labels else 1,
+    }

@@ -1,0 +1,124 @@
+"""An in-memory index of DLWSJobs, fed by a watch (see index_watch.py).
+
+It answers, without an API call: which job is the valid root of a family digest, which
+jobs a family has, and a job by (namespace, name). A request can also wait here for a
+change to one job (GetJobIP `wait`), which the watch delivers.
+
+Synchronous bookkeeping on the event loop: no locks are needed, and no method awaits
+except `wait_for_change`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from api_shim.records import JobRecord
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # (namespace, name)
+_EMPTY: Final[frozenset[Key]] = frozenset()
+
+
+class JobIndex:
+    def __init__(self) -> None:
+        self._jobs: dict[Key, JobRecord] = {}
+        self._families: dict[str, set[Key]] = {}
+        # Roots whose family is genuine (JobRecord.is_family_root), by digest. Normally one
+        # per digest; see family_root for what more than one means.
+        self._roots: dict[str, set[Key]] = {}
+        self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
+        # True once a full list has been loaded: before that, "not found" means nothing.
+        self.synced = False
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __iter__(self) -> Iterator[JobRecord]:
+        return iter(list(self._jobs.values()))
+
+    def get(self, namespace: str, name: str) -> JobRecord | None:
+        return self._jobs.get((namespace, name))
+
+    def family_root(self, digest: str) -> JobRecord | None:
+        roots = self._roots.get(digest, _EMPTY)
+        if len(roots) != 1:
+            # Two genuine roots with one digest cannot come from the operator (each family
+            # has its own random token); refuse rather than guess which one a token means.
+            if roots:
+                log.warning("%d roots claim one family digest; refusing that family", len(roots))
+            return None
+        (key,) = roots
+        return self._jobs[key]
+
+    def family_members(self, digest: str, namespace: str) -> list[JobRecord]:
+        """Jobs labelled with the digest in the family's namespace (every job of a family
+        lives in its root's namespace; a label copied elsewhere does not count)."""
+        return [self._jobs[k] for k in self._families.get(digest, _EMPTY) if k[0] == namespace]
+
+    def live_count(self, digest: str, namespace: str) -> int:
+        return sum(1 for job in self.family_members(digest, namespace) if job.live)
+
+    # --- fed by the watch -------------------------------------------------------------
+
+    def upsert(self, job: JobRecord) -> None:
+        old = self._jobs.get(job.key)
+        if old == job:
+            return
+        if old is not None:
+            self._unlink(old)
+        self._jobs[job.key] = job
+        if job.family:
+            self._families.setdefault(job.family, set()).add(job.key)
+            if job.is_family_root:
+                self._roots.setdefault(job.family, set()).add(job.key)
+        self._notify(job.key)
+
+    def remove(self, namespace: str, name: str) -> None:
+        old = self._jobs.pop((namespace, name), None)
+        if old is not None:
+            self._unlink(old)
+            self._notify(old.key)
+
+    def replace_all(self, jobs: Iterable[JobRecord]) -> None:
+        """Loads a full list (first sync, or a relist after the watch expired)."""
+        fresh = {job.key: job for job in jobs}
+        for key in [k for k in self._jobs if k not in fresh]:
+            self.remove(*key)
+        for job in fresh.values():
+            self.upsert(job)
+        self.synced = True
+
+    def _unlink(self, job: JobRecord) -> None:
+        for table in (self._families, self._roots):
+            if job.family and job.family in table:
+                members = table[job.family]
+                members.discard(job.key)
+                if not members:
+                    del table[job.family]
+
+    # --- waiting for a job to change ----------------------------------------------------
+
+    def _notify(self, key: Key) -> None:
+        for waiter in self._waiters.pop(key, ()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_change(self, namespace: str, name: str, timeout: float) -> bool:
+        """Waits until the job is added, changed or removed; False if timeout passed first."""
+        key = (namespace, name)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(key, set()).add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(key)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[key]

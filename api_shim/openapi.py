@@ -1,0 +1,197 @@
+"""The OpenAPI 3.0 description served at /openapi.json.
+
+Built from the same constants the handlers and the parameter parser use (the contract's
+parameter names and bounds, the settings' defaults), and checked against the app's
+routes by a unit test, so it stays true to the implementation.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any, Final
+
+from api_shim.settings import Settings
+from dlws_contract import spec
+
+OPERATIONS: Final = ("SubmitJob", "KillJob", "JobDetail", "GetJobIP")
+
+_ERROR: Final = {"type": "object", "required": ["error"],
+                 "properties": {"error": {"type": "string"}}}
+
+
+def _string(description: str, max_length: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "description": description}
+    if max_length:
+        schema["maxLength"] = max_length
+    return schema
+
+
+def _submit_parameters() -> dict[str, dict[str, Any]]:
+    p: dict[str, dict[str, Any]] = {
+        "jobName": _string("A human name for the job (required).", spec.MAX_JOB_NAME),
+        "resourcegpu": {"type": "integer", "minimum": 0, "maximum": spec.MAX_GPUS,
+                        "description": "GPUs (required); a string of digits is accepted."},
+        "dataPath": _string("DLWS data path (required), passed to the job as DLWS_DATA_PATH.",
+                            spec.MAX_PATH),
+        "image": _string("Container image (required).", spec.MAX_IMAGE),
+        "jobType": _string("DLWS job type, e.g. training (required).", spec.MAX_JOB_TYPE),
+        "cmd": _string("Run through /bin/sh -c; empty runs the image's entry point.", spec.MAX_CMD),
+        "workPath": _string("DLWS work path, passed as DLWS_WORK_PATH.", spec.MAX_PATH),
+        "jobPath": _string("DLWS job path, passed as DLWS_JOB_PATH.", spec.MAX_PATH),
+        "logDir": _string("DLWS log directory, passed as DLWS_LOG_DIR.", spec.MAX_PATH),
+        "interactivePort": _string(
+            f"Ports the job serves on, separated by ',' or ';' (at most {spec.MAX_PORTS}); "
+            "a JSON body may give a list of integers."),
+        "jobtrainingtype": {"type": "string", "enum": list(spec.SUPPORTED_TRAINING_TYPES),
+                            "description": "Only RegularJob; PSDistJob and MPIDistJob are refused."},
+        "runningasroot": _string("1/true/yes or 0/false/no: run the container as uid 0."),
+        "env": _string(f'A JSON object of extra environment variables (at most {spec.MAX_ENV}); '
+                       'names FAMILY_TOKEN, POD_NAME, POD_IP and DLWS_* are reserved.'),
+        "parentJobId": _string("A job of the caller's family to nest the new job under; "
+                               "default: the family root."),
+    }
+    for name in ("numps", "numpsworker", "nummpiworker"):
+        p[name] = {"type": "integer", "enum": [0],
+                   "description": "Accepted for DLWS clients; only 0 (distributed jobs are not supported)."}
+    for name in sorted(spec.IGNORED_PARAMETERS - {"familyToken"}):
+        p[name] = _string("Accepted for DLWS clients and ignored: a child runs as its family's "
+                          "user, in its family.")
+    return p
+
+
+def _job_id_parameter() -> dict[str, Any]:
+    return {"type": "string", "maxLength": 63, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            "description": "The job's id (its DLWSJob name)."}
+
+
+def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], required: list[str],
+               ok: dict[str, Any]) -> dict[str, Any]:
+    query = [{"name": "familyToken", "in": "query", "required": False,
+              "description": "The calling job's $FAMILY_TOKEN (or send Authorization: Bearer).",
+              "schema": {"type": "string"}}]
+    query += [{"name": n, "in": "query", "required": n in required, "schema": s}
+              for n, s in params.items()]
+    body_schema = {"type": "object", "required": required,
+                   "properties": {"familyToken": {"type": "string"}, **params}}
+    responses = {
+        "200": {"description": "The answer, or an application error as {\"error\": ...} "
+                               "(KillJob: the result strings).",
+                "content": {"application/json": {"schema": ok}}},
+        "400": {"description": "Malformed body, a parameter given twice, or an unsupported "
+                               "content type.",
+                "content": {"application/json": {"schema": _ERROR}}},
+        "403": {"description": "familyToken missing, malformed, or not of a live family.",
+                "content": {"application/json": {"schema": _ERROR}}},
+        "413": {"description": "Body larger than the configured maximum.",
+                "content": {"application/json": {"schema": _ERROR}}},
+        "503": {"description": "The Kubernetes API failed, or the job index is still loading; "
+                               "nothing was changed. Retry-After is set.",
+                "content": {"application/json": {"schema": _ERROR}}},
+    }
+    if op == "SubmitJob":
+        responses["429"] = {
+            "description": "A family limit: submissions per second, live jobs or depth. "
+                           "Retry-After says when to try again.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": _ERROR}}}
+    get = {"operationId": op, "summary": summary, "parameters": query, "responses": responses}
+    post = {"operationId": f"{op}Post", "summary": summary + " (parameters in the body)",
+            "parameters": query[:1],
+            "requestBody": {"content": {
+                "application/json": {"schema": body_schema},
+                "application/x-www-form-urlencoded": {"schema": body_schema}}},
+            "responses": responses}
+    return {"get": get, "post": post}
+
+
+def _paths() -> dict[str, Any]:
+    defaults = Settings()
+    job_id = {"jobId": _job_id_parameter()}
+    detail = {
+        "type": "object",
+        "properties": {
+            "jobId": {"type": "string"}, "jobName": {"type": "string"},
+            "userName": {"type": "string"}, "userId": {"type": "integer"},
+            "jobStatus": {"type": "string",
+                          "enum": ["queued", "scheduling", "running", "finished", "failed",
+                                   "killing", "error"]},
+            "jobStatusDetail": {"type": "array", "items": {"type": "object"}},
+            "jobType": {"type": "string"},
+            "jobTime": {"type": "string", "format": "date-time"},
+            "jobParams": {"type": "object", "description": "The job's spec; never the token."},
+            "parentJobId": {"type": "string", "nullable": True},
+            "rootJobId": {"type": "string"},
+            "podIP": {"type": "string", "nullable": True},
+            "endpoints": {"type": "array", "items": {"type": "object", "properties": {
+                "port": {"type": "integer"}, "address": {"type": "string"}}}},
+            "errorMsg": {"type": "string"},
+            "isParent": {"type": "integer", "enum": [0, 1]},
+        },
+    }
+    ops = {
+        "SubmitJob": _operation(
+            "SubmitJob", "Submit a child job into the caller's family.", _submit_parameters(),
+            ["jobName", "resourcegpu", "dataPath", "image", "jobType"],
+            {"oneOf": [{"type": "object", "required": ["jobId"],
+                        "properties": {"jobId": {"type": "string", "format": "uuid"}}}, _ERROR]}),
+        "KillJob": _operation(
+            "KillJob", "Kill a job of the caller's family, its pod and every job below it.",
+            job_id, ["jobId"],
+            {"type": "object", "required": ["result"], "properties": {"result": {
+                "type": "string",
+                "description": "'Success, the job is scheduled to be terminated.' or "
+                               "'Cannot Kill the job. Job ID: <jobId>'"}}}),
+        "JobDetail": _operation(
+            "JobDetail", "The DLWS-style detail of a job of the caller's family.", job_id,
+            ["jobId"], {"oneOf": [detail, _ERROR]}),
+        "GetJobIP": _operation(
+            "GetJobIP", "The pod IP of a job of the caller's family.",
+            {**job_id, "wait": {
+                "type": "number", "minimum": 0,
+                "description": "Seconds to hold the request until the job has an IP; "
+                               f"at most the server's bound ({defaults.max_ip_wait:g} s by default)."}},
+            ["jobId"],
+            {"oneOf": [{"type": "object", "required": ["IP"], "properties": {"IP": {"type": "string"}}},
+                       _ERROR]}),
+    }
+    paths: dict[str, Any] = {}
+    for op, item in ops.items():
+        paths[f"/child/{op}"] = item
+        # The same operation without /child (the samples use both); operationIds stay unique.
+        alias = copy.deepcopy(item)
+        for method in alias.values():
+            method["operationId"] += "Root"
+        paths[f"/{op}"] = alias
+    plain = {"200": {"description": "OK"}}
+    for path, summary in (("/healthz", "Liveness."),
+                          ("/readyz", "Ready (200) once the job index has loaded; 503 before."),
+                          ("/metrics", "Prometheus metrics."),
+                          ("/openapi.json", "This document.")):
+        responses = {**plain, "503": {"description": "Still loading."}} if path == "/readyz" else plain
+        paths[path] = {"get": {"operationId": path.strip("/").replace(".", "_"), "summary": summary,
+                               "security": [], "responses": responses}}
+    return paths
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "DLWS /child API",
+            "version": "1.0.0",
+            "description": (
+                "Lets a running job submit, inspect and kill jobs of its own family. Every "
+                "operation is served at /child/<Op> and /<Op>; runs of slashes are merged. "
+                "Application errors are HTTP 200 with {\"error\": ...}, as in DLWorkspace."),
+        },
+        "components": {"securitySchemes": {
+            "familyToken": {"type": "apiKey", "in": "query", "name": "familyToken"},
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"familyToken": []}, {"bearer": []}],
+        "paths": _paths(),
+    }
+
+
+def document() -> dict[str, Any]:
+    return copy.deepcopy(_document())

@@ -1,0 +1,94 @@
+"""The shim's settings: one frozen value built from flags and the environment.
+
+Every limit has a default that is safe to expose to every pod of a cluster; the
+Deployment or `dlws-api-shim --help` changes them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+ENV_PREFIX = "DLWS_SHIM_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The CLI listens on loopback unless told otherwise; the Deployment passes 0.0.0.0.
+    host: str = "127.0.0.1"
+    port: int = 5000
+    # Path of a kubeconfig; None means in-cluster config when running in a pod, else the
+    # default kubeconfig.
+    kubeconfig: str | None = None
+    # Watch and serve only this namespace; None means the whole cluster.
+    namespace: str | None = None
+    # Family limits: a job that submits in an endless loop is stopped by these.
+    max_live_jobs: int = 100
+    max_depth: int = 5
+    submit_rate: float = 5.0
+    submit_burst: int = 20
+    # Longest a GetJobIP `wait` may hold a request, seconds.
+    max_ip_wait: float = 60.0
+    # Every Kubernetes call (except the watch) gives up after this many seconds.
+    k8s_timeout: float = 10.0
+    # Requests carry a few short strings; a larger body is refused before it is parsed.
+    max_body: int = 64 * 1024
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be 1..65535, not {self.port}")
+        for name in ("max_live_jobs", "max_depth", "submit_burst", "max_body"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("submit_rate", "k8s_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.max_ip_wait < 0:
+            raise ValueError("max_ip_wait must not be negative")
+
+
+_HELP = {
+    "host": "address to listen on (default %(default)s)",
+    "port": "port to listen on (default %(default)s)",
+    "kubeconfig": "kubeconfig file; default: in-cluster config in a pod, else ~/.kube/config",
+    "namespace": "serve only jobs of this namespace (default: the whole cluster)",
+    "max_live_jobs": "live (unfinished) jobs per family, root included (default %(default)s)",
+    "max_depth": "deepest child below its family root (default %(default)s)",
+    "submit_rate": "SubmitJob calls per second per family, sustained (default %(default)s)",
+    "submit_burst": "SubmitJob calls per family allowed at once (default %(default)s)",
+    "max_ip_wait": "longest GetJobIP wait, seconds (default %(default)s)",
+    "k8s_timeout": "Kubernetes request timeout, seconds (default %(default)s)",
+    "max_body": "largest request body, bytes (default %(default)s)",
+    "log_level": "DEBUG, INFO, WARNING or ERROR (default %(default)s)",
+}
+
+
+def _env_default(name: str, default: Any, environ: Mapping[str, str]) -> Any:
+    raw = environ.get(ENV_PREFIX + name.upper())
+    if raw is None or raw == "":
+        return default
+    return raw
+
+
+def parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """Flags for every setting; each also reads DLWS_SHIM_<NAME> from the environment."""
+    env = os.environ if environ is None else environ
+    p = argparse.ArgumentParser(
+        prog="dlws-api-shim",
+        description="The DLWorkspace /child API for job families, backed by DLWSJobs.",
+    )
+    defaults = Settings()
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        kind: Any = {"int": int, "float": float}.get(str(f.type), str)
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind,
+                       default=_env_default(f.name, default, env), help=_HELP[f.name])
+    return p
+
+
+def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    # argparse converts string defaults (those read from the environment) with `type` too.
+    return Settings(**vars(parser(environ).parse_args(argv)))

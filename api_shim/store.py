@@ -1,0 +1,41 @@
+"""What the routes need from the cluster: the job index, and three calls on DLWSJobs.
+
+Routes depend on this Protocol, not on Kubernetes, so their HTTP behaviour can be tested
+with the in-memory store (memory_store.py) while the Kubernetes store (kube_store.py)
+is tested against a real API server.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from api_shim.job_index import JobIndex
+
+
+class Unavailable(Exception):
+    """The API server could not be reached or failed (5xx, timeout): try again later."""
+
+
+class Rejected(Exception):
+    """The API server refused the object (e.g. 422 from the CRD schema); str() is its reason."""
+
+
+class Deleted(enum.Enum):
+    ACCEPTED = "accepted"    # deletion started, or was already under way
+    GONE = "gone"            # no such job, or a different job now has that name
+
+
+class JobStore(Protocol):
+    @property
+    def index(self) -> JobIndex: ...
+
+    async def read(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The job as the API server has it now, or None if there is none."""
+
+    async def create(self, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Creates the job in one call; raises Rejected or Unavailable."""
+
+    async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
+        """Deletes the job with foreground propagation (its Pod and every descendant
+        go first), only if it still has this uid."""
