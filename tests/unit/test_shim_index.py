@@ -1,0 +1,92 @@
+"""The job index: records, family lookups, waiting for a change."""
+import asyncio
+
+import pytest
+
+from api_shim.job_index import JobIndex
+from api_shim.records import is_job_id, record_from_object
+from dlws_contract import resource
+
+
+def obj(name: str, ns: str = "ns", family: str | None = "fam", parent: str | None = "r",
+        **status: object) -> dict:
+    labels = {}
+    if family:
+        labels[resource.LABEL_FAMILY] = family
+    if parent:
+        labels[resource.LABEL_PARENT] = parent
+    return {"metadata": {"name": name, "namespace": ns, "uid": f"uid-{name}", "labels": labels},
+            "spec": {"userName": "alice", "userId": 7}, "status": status}
+
+
+@pytest.mark.parametrize("value,ok", [
+    ("5f0c6c1e-1234-4000-8000-00000000abcd", True), ("root-1", True), ("a", True),
+    ("", False), ("-a", False), ("a-", False), ("A", False), ("a/b", False), ("..", False),
+    ("a" * 64, False), ("a,b", False), ("a=b", False), ("a b", False),
+])
+def test_job_ids_are_dns_labels(value: str, ok: bool) -> None:
+    assert is_job_id(value) is ok
+
+
+def test_record_keeps_what_decisions_need() -> None:
+    r = record_from_object(obj("c", phase="Running", podIP="10.0.0.5"))
+    assert (r.namespace, r.name, r.uid, r.family, r.parent) == ("ns", "c", "uid-c", "fam", "r")
+    assert (r.phase, r.pod_ip, r.user_name, r.user_id, r.deleting) == ("Running", "10.0.0.5", "alice", 7, False)
+
+
+def test_a_root_is_genuine_only_with_the_operators_status() -> None:
+    assert record_from_object(obj("r", parent=None, familyDigest="fam")).is_family_root
+    assert not record_from_object(obj("r", parent=None)).is_family_root
+    assert not record_from_object(obj("r", parent=None, familyDigest="other")).is_family_root
+
+
+def test_family_root_and_members() -> None:
+    index = JobIndex()
+    index.replace_all([record_from_object(obj("r", parent=None, familyDigest="fam")),
+                       record_from_object(obj("c1", phase="Running")),
+                       record_from_object(obj("c2", phase="Succeeded")),
+                       record_from_object(obj("c3", ns="elsewhere")),
+                       record_from_object(obj("x", family="other"))])
+    root = index.family_root("fam")
+    assert root is not None and root.name == "r"
+    assert sorted(j.name for j in index.family_members("fam", "ns")) == ["c1", "c2", "r"]
+    assert index.live_count("fam", "ns") == 2  # r (no phase yet) and c1; c2 finished
+
+
+def test_relist_drops_what_is_gone() -> None:
+    index = JobIndex()
+    index.replace_all([record_from_object(obj("r", parent=None, familyDigest="fam"))])
+    index.replace_all([])
+    assert index.family_root("fam") is None and len(index) == 0
+
+
+def test_a_root_being_deleted_stops_being_a_root() -> None:
+    index = JobIndex()
+    index.upsert(record_from_object(obj("r", parent=None, familyDigest="fam")))
+    deleted = obj("r", parent=None, familyDigest="fam")
+    deleted["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    index.upsert(record_from_object(deleted))
+    assert index.family_root("fam") is None
+
+
+async def test_a_waiter_wakes_when_its_job_changes() -> None:
+    index = JobIndex()
+    index.upsert(record_from_object(obj("c")))
+    waiting = asyncio.ensure_future(index.wait_for_change("ns", "c", 5.0))
+    await asyncio.sleep(0)
+    index.upsert(record_from_object(obj("c", podIP="10.0.0.9")))
+    assert await waiting is True
+
+
+async def test_a_waiter_times_out_without_a_change() -> None:
+    index = JobIndex()
+    assert await index.wait_for_change("ns", "c", 0.01) is False
+    assert not index._waiters  # nothing left behind
+
+
+async def test_a_change_to_another_job_does_not_wake_a_waiter() -> None:
+    index = JobIndex()
+    waiting = asyncio.ensure_future(index.wait_for_change("ns", "c", 0.05))
+    await asyncio.sleep(0)
+    index.upsert(record_from_object(obj("other")))
+    assert await waiting is False

@@ -1,0 +1,30 @@
+"""Settings from flags and the environment, with safe defaults."""
+import pytest
+
+from api_shim.settings import Settings, from_args
+
+
+def test_defaults_are_safe() -> None:
+    s = from_args([], environ={})
+    assert (s.host, s.port) == ("127.0.0.1", 5000)
+    assert (s.max_live_jobs, s.max_depth, s.submit_rate, s.submit_burst) == (100, 5, 5.0, 20)
+    assert (s.max_ip_wait, s.k8s_timeout, s.max_body) == (60.0, 10.0, 64 * 1024)
+    assert s.kubeconfig is None and s.namespace is None
+
+
+def test_flags_override() -> None:
+    s = from_args(["--host", "0.0.0.0", "--port", "5001", "--kubeconfig", "/k", "--max-live-jobs", "3",
+                   "--submit-rate", "0.5"], environ={})
+    assert (s.host, s.port, s.kubeconfig, s.max_live_jobs, s.submit_rate) == ("0.0.0.0", 5001, "/k", 3, 0.5)
+
+
+def test_environment_sets_defaults_and_flags_win() -> None:
+    env = {"DLWS_SHIM_MAX_DEPTH": "2", "DLWS_SHIM_PORT": "6000"}
+    s = from_args(["--port", "7000"], environ=env)
+    assert (s.max_depth, s.port) == (2, 7000)
+
+
+@pytest.mark.parametrize("kw", [{"port": 0}, {"max_live_jobs": 0}, {"submit_rate": 0}, {"max_ip_wait": -1}])
+def test_nonsense_is_refused(kw: dict) -> None:
+    with pytest.raises(ValueError):
+        Settings(**kw)
