@@ -51,6 +51,6 @@ class AccessLogger(AbstractAccessLogger):
             # Rebuilt from the parsed query, so an oddly encoded name is caught too.
             url = url.with_query([(k, REDACTED if k.lower() == "familytoken" else v)
                                   for k, v in url.query.items()])
-        target = redact(str(url))
+        target = redact(url.raw_path_qs)
         self.logger.info('%s "%s %s" %d %d %.4f', request.remote or "-", request.method,
                          target, response.status, response.body_length, time)
