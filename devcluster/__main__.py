@@ -6,6 +6,7 @@ import signal
 import sys
 
 from devcluster import dev
+from devcluster.binaries import BuildError
 from devcluster.cluster import ClusterStartError, LocalCluster
 from devcluster.nodes import DEFAULT_NODES
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, pid in current.pids.items():
             print(f"  {name:<24} pid {pid}")
         return 0
-    except ClusterStartError as e:
+    except (ClusterStartError, BuildError) as e:
         print(f"devcluster: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

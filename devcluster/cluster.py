@@ -194,7 +194,8 @@ class LocalCluster:
                 child.unlink()
         if not keep_logs:
             state.rmdir()
-        self._say(f"stopped {', '.join(stopped) or 'nothing (no process was running)'}; removed {state}")
+        removed = f"removed {state}" + (" except its logs" if keep_logs else "")
+        self._say(f"stopped {', '.join(stopped) or 'nothing (no process was running)'}; {removed}")
 
     def _stop_recorded(self) -> list[str]:
         stopped = []
