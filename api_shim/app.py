@@ -51,8 +51,13 @@ async def init_app(settings: Settings, *, store: JobStore | None = None) -> web.
     HTTP layer pass an in-memory store instead."""
     metrics = Metrics()
     # Metrics outermost, so it sees the JSON the error middleware made of any failure.
-    app = web.Application(client_max_size=settings.max_body,
-                          middlewares=[metrics_middleware(metrics), error_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body,
+        # The samples send everything in the query, so a long cmd makes a long request
+        # line: allow it up to the body limit, so that it reaches the parameter checks
+        # and gets their JSON error instead of aiohttp's plain-text 400.
+        handler_args={"max_line_size": settings.max_body},
+        middlewares=[metrics_middleware(metrics), error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[LIMITS] = FamilyLimits.from_settings(settings)

@@ -440,3 +440,9 @@ async def test_no_response_body_contains_the_token(client: Client, store: Memory
     for path in ("/child/JobDetail", "/nope", "/child/SubmitJob"):
         bodies.append(await (await client.get(path, params={"familyToken": TOKEN, "jobId": TOKEN})).text())
     assert all(TOKEN not in json.dumps(b) for b in bodies)
+
+
+async def test_a_long_query_gets_the_parameter_error_in_json(client: Client, store: MemoryJobStore) -> None:
+    resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN, "cmd": "x" * 20000})
+    assert resp.status == 200 and "cmd is too long" in (await resp.json())["error"]
+    assert children(store) == []

@@ -1,0 +1,186 @@
+"""Every Python sample of the seed document (job-families.md), run unchanged (tabs
+expanded) as a job would run it: a subprocess whose FAMILY_TOKEN and DLWS_REST_API are
+those the operator gave a real root job's Pod, talking to a real shim."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.aio import client
+
+from dlws_contract import resource
+from tests.integration.jobs import Jobs, eventually
+from tests.integration.shim_fixture import Root, ShimClient, make_root
+
+pytestmark = pytest.mark.cluster
+
+# The samples, as the document has them (its mixed tabs and spaces expanded, which Python
+# would otherwise refuse). test_samples_are_the_documents checks them against the document.
+SUBMIT_CHILD = """\
+def submit_child(error_handler, succes_handler):
+    import os
+    import requests
+
+    jobSettings = {
+        "resourcegpu": 0,
+        "jobName": "tensorflow-ipython-cpu",
+        "dataPath": "imagenet",
+        "image": "tensorflow/tensorflow:latest",
+        "cmd": "export HOME=/job && jupyter notebook --no-browser --port=8888 --ip=0.0.0.0 --notebook-dir=/",
+        "interactivePort": "8888",
+        "jobType": "training",
+        "jobtrainingtype": "RegularJob",
+        "runningasroot": "0",
+        "familyToken": os.environ["FAMILY_TOKEN"]
+    }
+
+    api_url = os.environ["DLWS_REST_API"] + "/child"
+    submit_child_resp = requests.get(api_url + "/SubmitJob", params=jobSettings, timeout=3)
+    submit_child_resp.raise_for_status()
+    submit_child_resp = submit_child_resp.json()
+    if "error" in submit_child_resp:
+        error_handler(submit_child_resp["error"])
+    else:
+        succes_handler(submit_child_resp["jobId"])
+"""
+
+KILL_JOB = """\
+def kill_job(jobId, error_handler, succes_handler):
+    import os
+    import requests
+  
+    api_url = os.environ["DLWS_REST_API"]
+    family_token = os.environ["FAMILY_TOKEN"]
+
+    submit_child_resp = requests.get(api_url + "KillJob", timeout=3,
+                                     params=dict(familyToken=family_token, jobId=jobId))
+    submit_child_resp.raise_for_status()
+    submit_child_resp = submit_child_resp.json()
+    result = submit_child_resp["result"]
+    if "Success" not in submit_child_resp:
+        succes_handler()
+    else:
+        error_handler(jobId)
+"""
+
+JOB_DETAIL = """\
+def job_detail(jobId, succes_handler):
+    import os
+    import requests
+  
+    api_url = os.environ["DLWS_REST_API"]
+    family_token = os.environ["FAMILY_TOKEN"]
+
+    submit_child_resp = requests.get(api_url + "JobDetail", timeout=3,
+                                     params=dict(familyToken=family_token, jobId=jobId))
+    submit_child_resp.raise_for_status()
+    detail = submit_child_resp.json()
+    succes_handler(detail)
+"""
+
+JOB_IP = """\
+def job_ip(jobId, succes_handler, error_handler):
+    import os
+    import requests
+  
+    api_url = os.environ["DLWS_REST_API"]
+    family_token = os.environ["FAMILY_TOKEN"]
+
+    submit_child_resp = requests.get(api_url + "GetJobIP", timeout=3,
+                                     params=dict(familyToken=family_token, jobId=jobId))
+    submit_child_resp.raise_for_status()
+    submit_child_resp = submit_child_resp.json()
+    if "error" in submit_child_resp:
+        error_handler(jobId)
+    else:
+        succes_handler(submit_child_resp["IP"])
+"""
+
+SAMPLES = {"submit_child": SUBMIT_CHILD, "kill_job": KILL_JOB, "job_detail": JOB_DETAIL, "job_ip": JOB_IP}
+DOC_CANDIDATES = [
+    Path(os.environ.get("DLWS_SEED_DOC", "/nonexistent")),
+    Path(__file__).parents[3] / "shared" / "seed" / "job-families.md",
+    Path("/work/shared/seed/job-families.md"),
+]
+
+# Calls one sample; its handlers print what they were given as one JSON line.
+DRIVER = """
+import json as _json
+def _ok(*args): print(_json.dumps(["success", list(args)]))
+def _err(*args): print(_json.dumps(["error", list(args)]))
+"""
+
+
+def test_samples_are_the_documents() -> None:
+    doc = next((p for p in DOC_CANDIDATES if p.is_file()), None)
+    if doc is None:
+        pytest.skip("the seed document is not beside this checkout")
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    assert [b.expandtabs(4) for b in blocks] == list(SAMPLES.values())
+
+
+async def run_sample(root: Root, sample: str, call: str) -> tuple[str, list[Any]]:
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "FAMILY_TOKEN", "DLWS_REST_API")}
+    # Exactly what the operator put in the root's Pod.
+    env.update(FAMILY_TOKEN=root.token, DLWS_REST_API=root.rest_api)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SAMPLES[sample] + DRIVER + call, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    handler, args = json.loads(out.decode().strip().splitlines()[-1])
+    return handler, args
+
+
+async def test_seed_samples_submit_detail_ip_and_kill(
+        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: Any) -> None:
+    root = await make_root(api, namespace)
+    assert root.rest_api == shim.url and root.rest_api.endswith("/")
+    jobs = Jobs(api, namespace)
+
+    handler, args = await run_sample(root, "submit_child", "submit_child(_err, _ok)")
+    assert handler == "success", args
+    (child_id,) = args
+    child = await jobs.get(child_id)
+    assert child is not None
+    assert child["metadata"]["labels"][resource.LABEL_PARENT] == root.name
+    assert child["spec"]["interactivePorts"] == [8888]
+
+    handler, (detail,) = await run_sample(root, "job_detail", f"job_detail({child_id!r}, _ok)")
+    assert detail["jobId"] == child_id and detail["jobName"] == "tensorflow-ipython-cpu"
+    assert detail["parentJobId"] == root.name and detail["jobStatus"] in ("queued", "scheduling", "running")
+
+    running = await jobs.running_with_ip(child_id)
+    handler, args = await run_sample(root, "job_ip", f"job_ip({child_id!r}, _ok, _err)")
+    assert (handler, args) == ("success", [running["status"]["podIP"]])
+
+    # A grandchild, so the kill is seen to take the whole subtree.
+    grandchild_id = (await ShimClient(http, shim.url).submit(root.token, parentJobId=child_id))["jobId"]
+    await eventually(lambda: _pod(jobs, grandchild_id), what="grandchild's pod")
+
+    handler, _ = await run_sample(root, "kill_job", f"kill_job({child_id!r}, _err, _ok)")
+    assert handler == "success"
+    for gone in (child_id, grandchild_id):
+        await eventually(lambda: _absent(jobs, gone), timeout=60, what=f"{gone} and its pod gone")
+    assert await jobs.get(root.name) is not None  # the caller's own job is untouched
+
+
+async def test_seed_sample_job_ip_reports_an_unknown_job_to_its_error_handler(
+        api: client.ApiClient, namespace: str, operator: Any, shim: Any) -> None:
+    root = await make_root(api, namespace)
+    handler, args = await run_sample(root, "job_ip", "job_ip('no-such-job', _ok, _err)")
+    assert (handler, args) == ("error", ["no-such-job"])
+
+
+async def _pod(jobs: Jobs, name: str) -> bool:
+    return any(p.metadata.name == name for p in await jobs.pods())
+
+
+async def _absent(jobs: Jobs, name: str) -> bool:
+    return await jobs.get(name) is None and not await _pod(jobs, name)
