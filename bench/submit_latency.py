@@ -72,6 +72,7 @@ def start_shim(kubeconfig: str, n: int, log: Path) -> tuple[subprocess.Popen[byt
 
 async def family_token(api: client.ApiClient, namespace: str, root: str) -> str:
     secret = await client.CoreV1Api(api).read_namespaced_secret(resource.family_secret_name(root), namespace)
+    assert secret.data is not None, "the family Secret has no data"
     return base64.b64decode(secret.data[resource.SECRET_TOKEN_KEY]).decode()
 
 
@@ -93,12 +94,12 @@ async def run(kubeconfig: str, n: int, warmup: int) -> dict[str, Any]:
     async with client.ApiClient(configuration) as api:
         core = client.CoreV1Api(api)
         namespace = f"bench-submit-{uuid.uuid4().hex[:6]}"
-        await core.create_namespace({"metadata": {"name": namespace}})
+        await core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
         log = Path(tempfile.mkdtemp(prefix="bench-shim-")) / "shim.log"
         shim, url = start_shim(kubeconfig, n + warmup, log)
         try:
             for _ in range(200):  # pods are refused until the namespace has its ServiceAccount
-                if any(sa.metadata.name == "default"
+                if any(sa.metadata is not None and sa.metadata.name == "default"
                        for sa in (await core.list_namespaced_service_account(namespace)).items):
                     break
                 await asyncio.sleep(0.05)
@@ -139,7 +140,7 @@ async def run(kubeconfig: str, n: int, warmup: int) -> dict[str, Any]:
                         took = await fn()
                         if i >= warmup:
                             results[name].append(took)
-            report = {k: summary(v) for k, v in results.items()}
+            report: dict[str, Any] = {k: summary(v) for k, v in results.items()}
             report["overhead_median_ms"] = report["shim"]["median_ms"] - report["direct"]["median_ms"]
             report["overhead_p99_ms"] = report["shim"]["p99_ms"] - report["direct"]["p99_ms"]
             return report
