@@ -15,6 +15,7 @@ from kubernetes.aio import client
 from api_shim.index_watch import IndexWatcher
 from api_shim.job_index import JobIndex
 from api_shim.kube_store import KubeJobStore
+from api_shim.records import record_from_object
 from api_shim.store import Deleted, Rejected, Unavailable
 from dlws_contract import resource
 from tests.integration.jobs import SPEC, Jobs, eventually
@@ -52,8 +53,9 @@ async def test_the_index_follows_creates_changes_and_deletes(store: KubeJobStore
     name = str(uuid.uuid4())
     made = await store.create(namespace, body(namespace, name))
     record = await eventually(lambda: _indexed(store, namespace, name), timeout=10, what="indexed")
-    assert record.uid == made["metadata"]["uid"] and record.family == "f"
-    assert [j.name for j in store.index.family_members("f", namespace)] == [name]
+    # (Its labels are not checked: an operator running in the same session may make it a
+    # family root and relabel it.)
+    assert record.uid == made["metadata"]["uid"]
 
     custom = client.CustomObjectsApi(api)
     changed = asyncio.ensure_future(store.index.wait_for_change(namespace, name, 10.0))
@@ -62,8 +64,13 @@ async def test_the_index_follows_creates_changes_and_deletes(store: KubeJobStore
         resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
         {"status": {"phase": "Running", "podIP": "10.1.1.1"}})
     assert await changed is True
-    indexed = store.index.get(namespace, name)
-    assert indexed is not None and indexed.pod_ip == "10.1.1.1"
+
+    async def in_step() -> bool:
+        # Whoever wrote last (this test, or an operator running in the same session),
+        # the index shows what the API server has.
+        current = await store.read(namespace, name)
+        return current is not None and store.index.get(namespace, name) == record_from_object(current)
+    await eventually(in_step, timeout=10, what="index in step with the API server")
 
     assert await store.delete(namespace, name, made["metadata"]["uid"]) is Deleted.ACCEPTED
     await eventually(lambda: _gone(store, namespace, name), timeout=30, what="removed from the index")
