@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from devcluster import processes
+from devcluster import processes, project
 from devcluster.cluster import ClusterInfo, LocalCluster
 
 
@@ -32,20 +32,10 @@ def extra_processes(cluster: ClusterInfo) -> list[ExtraProcess]:
     cluster-down` stops them too) and are stopped first. The operator and the API shim
     go here.
     """
-    del cluster
-    return []
-
-
-def usage(info: ClusterInfo, state_arg: str) -> str:
-    kubeconfig = Path(state_arg) / "kubeconfig"
-    return "\n".join(
-        [
-            f"Local control plane is up at {info.server} (started in {info.startup_seconds:.1f}s).",
-            f"  {info.kubectl} --kubeconfig {kubeconfig} get nodes",
-            f"  {info.kubectl} --kubeconfig {kubeconfig} get dlwsjobs -A",
-            "Ctrl-C stops everything.",
-        ]
-    )
+    return [
+        ExtraProcess("dlws-operator", project.operator_argv(cluster), {"DLWS_REST_API": project.SHIM_URL}),
+        ExtraProcess("dlws-api-shim", project.shim_argv(cluster)),
+    ]
 
 
 def run(state_arg: str) -> int:
@@ -75,11 +65,14 @@ def run(state_arg: str) -> int:
                     env={**os.environ, **extra.env},
                 )
             )
-        print(usage(info, state_arg), flush=True)
+        project.wait_for_shim()
+        job = project.start_sample_job(info)
+        print(project.usage(info, state_arg, job), flush=True)
         while not stop.wait(1.0):
             for record in started:
                 if not processes.is_alive(record):
-                    print(f"devcluster: {record.name} exited; see {record.log}", file=sys.stderr)
+                    print(f"devcluster: {record.name} exited:\n{processes.log_tail(record.log)}",
+                          file=sys.stderr)
                     stop.set()
         return 0 if all(processes.is_alive(r) for r in started) else 1
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """Entry point: configures kopf for production and runs it. Handlers live in their modules."""
 import argparse
 import logging
+import os
 from typing import Any
 
 import kopf
@@ -37,6 +38,18 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     memo["kube"] = Kube(api, operator_settings.request_timeout)
 
 
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In a pod, the ServiceAccount; elsewhere the kubeconfig named by --kubeconfig.
+
+    kopf's default login goes through the kubernetes library, which reads $KUBECONFIG
+    once at import, before --kubeconfig is parsed; these read it when called.
+    """
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return kopf.login_with_service_account(**kwargs)
+    return kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.on.cleanup()
 async def close_client(memo: kopf.Memo, **_: Any) -> None:
     kube: Kube | None = memo.get("kube")
@@ -57,8 +70,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="liveness endpoint URL (default %(default)s)")
     parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port; 0 disables")
     parser.add_argument("--metrics-host", default="0.0.0.0")
+    parser.add_argument("--kubeconfig", help="kubeconfig file; default: in-cluster config in a pod, "
+                        "else $KUBECONFIG or ~/.kube/config")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
+    if args.kubeconfig:
+        # Both kopf's own login and our kubernetes.aio client read it from here.
+        os.environ["KUBECONFIG"] = args.kubeconfig
     kopf.configure(verbose=args.verbose)
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_host)
