@@ -71,7 +71,7 @@ def run(state_arg: str) -> int:
         while not stop.wait(1.0):
             for record in started:
                 if not processes.is_alive(record):
-                    print(f"devcluster: {record.name} exited:\n{processes.log_tail(record.log)}",
+                    print(f"devcluster: {record.name} exited:\n{processes.log_tail(Path(record.log))}",
                           file=sys.stderr)
                     stop.set()
         return 0 if all(processes.is_alive(r) for r in started) else 1

@@ -1,7 +1,7 @@
 """The operator's own Kubernetes calls (kopf has its own client for watching and patching
 the object a handler runs for; these are the calls on other objects)."""
 import os
-from typing import Any
+from typing import Any, cast
 
 from kubernetes.aio import client, config
 from kubernetes.aio.client.exceptions import ApiException
@@ -13,9 +13,10 @@ async def new_api_client() -> client.ApiClient:
     """In a cluster, the ServiceAccount; elsewhere, the kubeconfig named by $KUBECONFIG."""
     configuration = client.Configuration()
     if os.environ.get("KUBERNETES_SERVICE_HOST"):
-        config.load_incluster_config(client_configuration=configuration)
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
-        await config.load_kube_config(config_file=os.environ.get("KUBECONFIG"),
+        await config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=os.environ.get("KUBECONFIG"),
                                       client_configuration=configuration)
     return client.ApiClient(configuration)
 
@@ -27,6 +28,10 @@ def namespace_terminating(exc: BaseException) -> bool:
 
 class Kube:
     """Typed wrappers around the few calls the handlers make."""
+
+    def _plain(self, model: object) -> dict[str, Any]:
+        """A client model as the plain JSON dict the builders and tests speak."""
+        return cast(dict[str, Any], self.api.sanitize_for_serialization(model))  # type: ignore[no-untyped-call]
 
     def __init__(self, api: client.ApiClient, timeout: float) -> None:
         self.api = api
@@ -41,12 +46,13 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        return dict(self.api.sanitize_for_serialization(secret))
+        return self._plain(secret)
 
     async def create_secret(self, body: dict[str, Any]) -> bool:
         """True if created, False if one of that name already existed."""
         try:
-            await self.core.create_namespaced_secret(body["metadata"]["namespace"], body,
+            # A plain dict: the client validates it into its V1Secret model.
+            await self.core.create_namespaced_secret(body["metadata"]["namespace"], body,  # type: ignore[arg-type]
                                                      _request_timeout=self.timeout)
         except ApiException as exc:
             if exc.status == 409:
@@ -61,12 +67,12 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        return dict(self.api.sanitize_for_serialization(pod))
+        return self._plain(pod)
 
     async def create_pod(self, body: dict[str, Any]) -> bool:
         """True if created, False if a Pod of that name already existed."""
         try:
-            await self.core.create_namespaced_pod(body["metadata"]["namespace"], body,
+            await self.core.create_namespaced_pod(body["metadata"]["namespace"], body,  # type: ignore[arg-type]
                                                   _request_timeout=self.timeout)
         except ApiException as exc:
             if exc.status == 409:
@@ -83,7 +89,7 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        return dict(job)
+        return cast(dict[str, Any], job)
 
     async def patch_job_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any] | None:
         """JSON-merge-patches the status subresource; None if the job is gone."""
@@ -96,4 +102,4 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        return dict(job)
+        return cast(dict[str, Any], job)

@@ -54,7 +54,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def close_client(memo: kopf.Memo, **_: Any) -> None:
     kube: Kube | None = memo.get("kube")
     if kube is not None:
-        await kube.api.close()
+        await kube.api.close()  # type: ignore[no-untyped-call]
 
 
 @kopf.on.probe(id="kube")

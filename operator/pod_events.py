@@ -14,14 +14,13 @@ from dlws_operator.kube import Kube
 PODS = ("", "v1", "pods")
 
 
-def owning_job(pod: kopf.Body) -> dict[str, Any] | None:
+def owning_job(pod: kopf.Body) -> kopf.Body | None:
     """The DLWSJob that controls this Pod, as an object reference kopf can post events to."""
     for ref in pod["metadata"].get("ownerReferences") or []:
         if ref.get("kind") == resource.KIND and ref.get("controller"):
-            return {"apiVersion": ref["apiVersion"], "kind": ref["kind"], "name": ref["name"],
-                    "uid": ref["uid"], "namespace": pod["metadata"]["namespace"],
-                    "metadata": {"name": ref["name"], "uid": ref["uid"],
-                                 "namespace": pod["metadata"]["namespace"]}}
+            return kopf.Body({"apiVersion": ref["apiVersion"], "kind": ref["kind"],
+                              "metadata": {"name": ref["name"], "uid": ref["uid"],
+                                           "namespace": pod["metadata"]["namespace"]}})
     return None
 
 
@@ -39,11 +38,11 @@ async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger:
     if job_ref is None:
         return
     kube: Kube = memo["kube"]
-    namespace, name = job_ref["namespace"], job_ref["name"]
+    namespace, name = job_ref.metadata.namespace or "", job_ref.metadata.name or ""
     if type == "DELETED":
         job = await kube.get_job(namespace, name)
         if job is not None and not job["metadata"].get("deletionTimestamp") \
-                and job["metadata"]["uid"] == job_ref["uid"] \
+                and job["metadata"]["uid"] == job_ref.metadata.uid \
                 and (job.get("status") or {}).get("phase") not in phases.FINISHED_PHASES:
             await kube.patch_job_status(namespace, name, job_status.pod_lost_status(body["metadata"]["name"]))
             kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
@@ -56,7 +55,7 @@ async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger:
         # The kill began between the pod event and our patch: the job shows Killing.
         await kube.patch_job_status(namespace, name, job_status.status_from_pod(body, now=now(), deleting=True))
         return
-    previous = metrics.JOB_PHASES.set(job_ref["uid"], new["phase"])
+    previous = metrics.JOB_PHASES.set(job_ref.metadata.uid, new["phase"])
     if previous != new["phase"]:
         kind = kopf.warn if new["phase"] == phases.FAILED else kopf.info
         kind(job_ref, reason=f"Job{new['phase']}",

@@ -16,7 +16,7 @@ _POD_PHASES = {
 def _condition(pod_status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
     for c in pod_status.get("conditions") or []:
         if c.get("type") == kind:
-            return c
+            return dict(c)
     return {}
 
 
