@@ -47,7 +47,7 @@ lint: $(VENV)/.installed
 	ln -sfn ../../contract $(TYPECHECK)/dlws_contract
 	ln -sfn ../../operator $(TYPECHECK)/dlws_operator
 	ln -sfn ../../api_shim $(TYPECHECK)/api_shim
-	MYPYPATH=$(TYPECHECK) $(PY) -m mypy -p dlws_contract -p dlws_operator -p api_shim
+	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim
 	$(PY) -m mypy devcluster
 
 test-unit: $(VENV)/.installed
