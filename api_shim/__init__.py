@@ -1,0 +1,8 @@
+"""dlws-api-shim: DLWorkspace's /child API (SubmitJob, KillJob, JobDetail, GetJobIP) for
+running jobs, backed by DLWSJobs.
+
+Layers, importing only downwards:
+  main -> app -> routes -> (auth, families, limits, params, child_job, detail, openapi)
+       -> store (Protocol) <- kube_store (kubernetes.aio) | memory_store (tests)
+       -> job_index <- index_watch (list + watch) ; records ; dlws_contract
+"""
