@@ -106,6 +106,10 @@ def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[
         # This admission plugin taints every new Node not-ready until the node-lifecycle
         # controller clears it; we do not run that controller (see CONTROLLERS).
         "--disable-admission-plugins=TaintNodesByCondition",
+        # Off by default upstream, on in hardened clusters (e.g. OpenShift): setting
+        # blockOwnerDeletion then needs `update` on the owner's finalizers, which is why
+        # our RBAC grants dlwsjobs/finalizers. On here, so the tests prove that rule.
+        "--enable-admission-plugins=OwnerReferencesPermissionEnforcement",
         *extra_args("kube-apiserver"),
     ]
 

@@ -1,11 +1,13 @@
 """The install manifests against a real API server: they apply, and their RBAC is least privilege."""
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.identities import REPO, Identities
+from tests.integration.identities import REPO, Identities, kubeconfig_for
+from tests.integration.jobs import Jobs
 
 pytestmark = pytest.mark.cluster
 
@@ -60,3 +62,37 @@ def test_the_operator_identity_is_refused_what_it_does_not_need(
         cluster: Any, identities: Identities, verb: str, what: str) -> None:
     out = as_identity(cluster, identities.operator_kubeconfig, "auth", "can-i", verb, what, "-A")
     assert out.stdout.strip() == "no"
+
+
+async def test_block_owner_deletion_needs_the_finalizers_rule_granted_to_the_shim(
+        cluster: Any, namespace: str, api: Any, operator: Any, tmp_path: Path) -> None:
+    """OwnerReferencesPermissionEnforcement is on in the test cluster, as in hardened ones:
+    an identity allowed to create DLWSJobs but not to update dlwsjobs/finalizers cannot
+    make a child that blocks its parent's deletion; the shim's ClusterRole can."""
+    jobs = Jobs(api, namespace)
+    await jobs.root("owner")
+    root = await jobs.family_ready("owner")
+    cluster.kubectl("create", "serviceaccount", "creator", "-n", namespace)
+    cluster.kubectl("create", "role", "creator", "-n", namespace, "--verb=create,get",
+                    "--resource=dlwsjobs.dlworkspace.io")
+    cluster.kubectl("create", "rolebinding", "creator", "-n", namespace, "--role=creator",
+                    f"--serviceaccount={namespace}:creator")
+    token = cluster.kubectl("create", "token", "creator", "-n", namespace).stdout.strip()
+    kubeconfig = kubeconfig_for(cluster.kubeconfig, "creator", token, tmp_path / "creator.kubeconfig")
+    child = {"apiVersion": "dlworkspace.io/v1alpha1", "kind": "DLWSJob",
+             "metadata": {"name": "blocked", "namespace": namespace,
+                          "ownerReferences": [{"apiVersion": "dlworkspace.io/v1alpha1", "kind": "DLWSJob",
+                                               "name": "owner", "uid": root["metadata"]["uid"],
+                                               "blockOwnerDeletion": True}]},
+             "spec": {"jobName": "x", "image": "busybox", "jobType": "training"}}
+    manifest = tmp_path / "child.json"
+    manifest.write_text(json.dumps(child))
+    refused = as_identity(cluster, kubeconfig, "create", "-f", str(manifest))
+    assert refused.returncode != 0 and "blockOwnerDeletion" in refused.stderr
+    allowed = as_identity(cluster, kubeconfig_for(cluster.kubeconfig, "shim-check", _shim_token(cluster),
+                                                  tmp_path / "shim.kubeconfig"), "create", "-f", str(manifest))
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def _shim_token(cluster: Any) -> str:
+    return str(cluster.kubectl("create", "token", "dlws-api-shim", "-n", "dlws-system").stdout.strip())
