@@ -1,0 +1,131 @@
+"""python -m bench [--quick | --sizes full|quick|tiny] [--out DIR] [--kubeconfig FILE]
+
+Runs issue 6's five measurements, each against a baseline taken in the same run on the
+same control plane, and writes DIR/results.json and DIR/results.md (default .bench).
+
+Without --kubeconfig it starts its own local control plane (devcluster, state in
+DIR/cluster) and stops it at the end. With --kubeconfig it uses that cluster, which must
+be on loopback and must not run an operator of its own: the benchmark starts the
+operator and the shim itself (the shim with its family limits raised out of the way),
+and works only in namespaces it creates and deletes (bench-*).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import apimetrics, kill_cascade, latency, report, scale, submit_ip, throughput
+from bench.context import Context, Measurement
+from bench.figures import Figure
+from bench.kube import api_client, require_loopback
+from bench.processes import free_port, operator_process, shim_process
+from bench.shim_client import ShimClient
+from bench.sizes import PRESETS, QUICK, Sizes
+
+MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
+    "latency": latency.measure,
+    "throughput": throughput.measure,
+    "submit_ip": submit_ip.measure,
+    "kill_cascade": kill_cascade.measure,
+    "scale": scale.measure,
+}
+
+
+async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence[str] = (),
+                    operator_kubeconfig: Path | None = None, shim_kubeconfig: Path | None = None,
+                    command: str = "") -> dict[str, Any]:
+    """Starts the shim and the operator against the cluster, runs the measurements
+    (all, or `only` those), writes the results into `out` and returns them. A
+    measurement that fails is reported as such; the others still run."""
+    server = require_loopback(kubeconfig)
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    run_id = uuid.uuid4().hex[:8]
+    logs = out / "logs"
+    port = free_port()
+    shim_proc = shim_process(shim_kubeconfig or kubeconfig, port, logs / "shim.log")
+    operator = operator_process(operator_kubeconfig or kubeconfig, f"http://127.0.0.1:{port}/",
+                                logs / "operator.log")
+    api = await api_client(kubeconfig)
+    shim = ShimClient(f"http://127.0.0.1:{port}/")
+    ctx = Context(api=api, kubeconfig=kubeconfig, shim=shim, shim_process=shim_proc, operator=operator,
+                  sizes=sizes, run_id=run_id)
+    figures: list[Figure] = []
+    details: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    try:
+        await shim_proc.start()
+        await operator.start()
+        ctx.say(f"shim at {shim.url}, operator pid {operator.pid}; sizes {sizes.name}; logs in {logs}")
+        for name, measure in MEASUREMENTS.items():
+            if only and name not in only:
+                continue
+            before = await apimetrics.request_counts(kubeconfig)
+            began = time.monotonic()
+            try:
+                result = await asyncio.wait_for(measure(ctx), sizes.measurement_timeout * 2)
+            except Exception as e:
+                ctx.say(f"{name} failed: {type(e).__name__}: {e}")
+                errors[name] = f"{type(e).__name__}: {e}"
+                details[name] = {"error": traceback.format_exc()}
+                continue
+            figures.extend(result.figures)
+            details[name] = result.details
+            details[name]["duration_s"] = time.monotonic() - began
+            details[name]["api_requests"] = apimetrics.delta(before, await apimetrics.request_counts(kubeconfig))
+            ctx.say(f"{name} done in {time.monotonic() - began:.0f}s")
+    finally:
+        await ctx.shim.close()
+        operator.stop()
+        shim_proc.stop()
+        await api.close()  # type: ignore[no-untyped-call]
+    doc: dict[str, Any] = {
+        "meta": {"command": command, "started": started_at, "duration_s": time.monotonic() - t0,
+                 "sizes": vars(sizes), "commit": report.commit(), "machine": report.machine(),
+                 "control_plane": report.control_plane(kubeconfig, server)},
+        "measurements": details,
+        "errors": errors,
+    }
+    report.write(out, doc, figures)
+    doc["figures"] = [f.to_json() for f in figures]
+    return doc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=".bench", help="results (and the cluster's state) go here")
+    parser.add_argument("--quick", action="store_true", help="the same code with small sizes (a few minutes)")
+    parser.add_argument("--sizes", choices=sorted(PRESETS), help="named sizes (default full; --quick: quick)")
+    parser.add_argument("--kubeconfig", help="use this running cluster instead of starting one")
+    parser.add_argument("--only", action="append", choices=list(MEASUREMENTS), default=[],
+                        help="run only this measurement (repeatable)")
+    args = parser.parse_args(argv)
+    sizes = PRESETS[args.sizes] if args.sizes else QUICK if args.quick else PRESETS["full"]
+    out = Path(args.out).absolute()
+    command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    # SIGTERM unwinds like Ctrl-C: the processes and the cluster we started are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    cluster = None
+    try:
+        if args.kubeconfig:
+            kubeconfig = Path(args.kubeconfig).absolute()
+        else:
+            from devcluster import LocalCluster
+            cluster = LocalCluster(out / "cluster")
+            kubeconfig = cluster.up().kubeconfig
+        doc = asyncio.run(run_bench(kubeconfig, sizes, out, only=args.only, command=command))
+    finally:
+        if cluster is not None:
+            cluster.down()
+    print((out / "results.md").read_text())
+    return 1 if doc["errors"] else 0

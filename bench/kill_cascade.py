@@ -1,0 +1,138 @@
+"""4. Kill cascade: KillJob on a family root vs. the garbage collector on plain objects.
+
+Figure: a family of 1 + C + C*G jobs (root, C children, G grandchildren under each
+child: 1,001 for the full run), every job's Pod running. Time from sending KillJob for
+the root to the shim until a watch (started before) on the namespace's DLWSJobs and one
+on its Pods have both seen the last object deleted. The shim deletes the root with
+propagationPolicy=Foreground; Kubernetes' garbage collector does the rest, while the
+operator marks each job Killing.
+
+Baseline: the same tree of plain objects in another namespace: a root ConfigMap, C
+ConfigMaps owned by it, G owned by each of those (ownerReferences with
+blockOwnerDeletion, as the DLWSJobs have), and one running Pod owned by each ConfigMap:
+the same number of owners and Pods. Time from sending a Foreground delete of the root
+ConfigMap until watches have seen every ConfigMap and Pod of the tree gone.
+
+Both trees are built with concurrent creates and left to settle (every Pod running with
+an IP, every job's status showing it) before the clock starts; only the kill is timed.
+Baseline first, then the family, each in its own namespace, which is deleted (and
+waited for) before the next. Goal: ratio <= 1.2. The garbage collector's speed is
+bounded by kube-controller-manager's client rate limit (--kube-api-qps/--kube-api-burst,
+see the report's settings). DLWS itself needed 24-30 s per kill.
+"""
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from kubernetes.aio import client
+
+from api_shim.records import JobRecord, record_from_object
+from bench.context import Context, Measurement
+from bench.figures import Figure
+from bench.kube import (JSON, JobsApi, Tracker, bare_pod, body, bounded, configmaps_call, has_pod_ip, jobs_call,
+                        pods_call, read_json, scratch_namespace)
+from dlws_contract import resource
+
+TREE_LABEL = "bench.dlworkspace.io/tree"
+CREATORS = 32
+
+
+def owner_ref(obj: JSON) -> JSON:
+    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj.get("kind", "ConfigMap"),
+            "name": obj["metadata"]["name"], "uid": obj["metadata"]["uid"],
+            "controller": True, "blockOwnerDeletion": True}
+
+
+async def timed_until_gone(trackers: list[Tracker], start: float, timeout: float) -> dict[str, float]:
+    gone = {}
+    for name, tracker in zip(("owners", "pods"), trackers):
+        gone[f"last_{name}_gone_s"] = await tracker.empty_at(timeout) - start
+    gone["seconds"] = max(gone.values())
+    return gone
+
+
+async def baseline(ctx: Context, children: int, grandchildren: int) -> dict[str, float]:
+    core = client.CoreV1Api(ctx.api)
+    timeout = ctx.sizes.measurement_timeout
+    async with scratch_namespace(ctx.api, "gc", ctx.run_id) as ns:
+        labels = {TREE_LABEL: "gc"}
+
+        async def configmap(name: str, owner: JSON | None) -> JSON:
+            meta: JSON = {"name": name, "labels": labels}
+            if owner is not None:
+                meta["ownerReferences"] = [owner_ref(owner)]
+            made = await read_json(await core.create_namespaced_config_map_without_preload_content(
+                ns, body({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v"}})))
+            await read_json(await core.create_namespaced_pod_without_preload_content(
+                ns, body(bare_pod(f"pod-{name}", labels, owner_ref(made)))))
+            return made
+
+        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=f"{TREE_LABEL}=gc")
+        maps = Tracker(configmaps_call(ctx.api, ns), label_selector=f"{TREE_LABEL}=gc")
+        await pods.start()
+        await maps.start()
+        try:
+            ctx.say(f"kill cascade: building the plain tree ({1 + children * (1 + grandchildren)} ConfigMaps + Pods)")
+            root = await configmap("root", None)
+            mids = await bounded(CREATORS, [partial(configmap, f"c{i}", root) for i in range(children)])
+            await bounded(CREATORS, [partial(configmap, f"{m['metadata']['name']}-g{j}", m)
+                                     for m in mids for j in range(grandchildren)])
+            total = 1 + children * (1 + grandchildren)
+            settle = time.perf_counter()
+            await pods.wait_matched(total, timeout)
+            ctx.say(f"kill cascade: plain tree running ({time.perf_counter() - settle:.1f}s to settle); deleting its root")
+            start = time.perf_counter()
+            await core.delete_namespaced_config_map("root", ns, propagation_policy="Foreground")
+            result = await timed_until_gone([maps, pods], start, timeout)
+        finally:
+            await pods.stop()
+            await maps.stop()
+    return result
+
+
+async def family(ctx: Context, children: int, grandchildren: int) -> dict[str, float]:
+    timeout = ctx.sizes.measurement_timeout
+    async with scratch_namespace(ctx.api, "kill", ctx.run_id) as ns:
+        jobs = JobsApi(ctx.api, ns)
+        fam = await jobs.make_family("kill-root")
+        ctx.say(f"kill cascade: building the family ({ctx.sizes.kill_family} DLWSJobs)")
+
+        async def child(parent: JobRecord) -> JobRecord:
+            return record_from_object(await jobs.create(jobs.child_body(fam, parent)))
+
+        mids = await bounded(CREATORS, [partial(child, fam.root) for _ in range(children)])
+        await bounded(CREATORS, [partial(child, m) for m in mids for _ in range(grandchildren)])
+        total = 1 + children * (1 + grandchildren)
+        settled = await jobs.wait_handled(total, timeout)
+        ctx.say(f"kill cascade: family running ({settled:.1f}s to settle); KillJob on its root")
+        tracked = [Tracker(jobs_call(ctx.api, ns)), Tracker(pods_call(ctx.api, ns), label_selector=resource.LABEL_JOB)]
+        for t in tracked:
+            await t.start()
+        try:
+            start = time.perf_counter()
+            await ctx.shim.kill(fam, fam.root.name)
+            answered = time.perf_counter() - start
+            result = await timed_until_gone(tracked, start, timeout)
+            result["killjob_answer_s"] = answered
+        finally:
+            for t in tracked:
+                await t.stop()
+    return result
+
+
+async def measure(ctx: Context) -> Measurement:
+    c, g = ctx.sizes.kill_children, ctx.sizes.kill_grandchildren
+    plain = await baseline(ctx, c, g)
+    jobs = await family(ctx, c, g)
+    details: dict[str, Any] = {"family_size": ctx.sizes.kill_family, "children": c,
+                               "grandchildren_per_child": g, "gc_baseline": plain, "killjob": jobs,
+                               "dlws_original_s": "24-30 per kill"}
+    figures = [
+        Figure("kill_cascade.seconds", f"Kill cascade, family of {ctx.sizes.kill_family} jobs", "s",
+               jobs["seconds"], plain["seconds"], "ratio<=", 1.2,
+               "GC foreground delete of the same tree of ConfigMaps + Pods",
+               note="original DLWS: 24-30 s per kill"),
+    ]
+    return Measurement(figures, details)

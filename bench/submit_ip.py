@@ -1,0 +1,95 @@
+"""3. Submit-to-IP: from SubmitJob to GetJobIP returning an IP, vs. a bare Pod's podIP.
+
+Figure: one job's time from sending SubmitJob to the shim until `GetJobIP?wait=60`
+(sent right after the jobId came back) answers with an IP. In between: the shim creates
+the DLWSJob; the operator sees it, checks its family, creates its Pod; the scheduler
+binds the Pod; kwok runs it and gives it an IP; the operator mirrors the IP into the
+job's status; the shim's watch delivers that to the waiting GetJobIP.
+
+Baseline: from sending the create of a bare Pod (one container, the same image and
+command, restartPolicy Never) to the API server until its podIP appears in a watch on
+the namespace's Pods that this process started beforehand: the scheduler and kwok's
+part alone.
+
+Measured at 1 in flight (sequential, the two paths interleaved one job at a time) and
+at N in flight (N jobs started at once; each job's own latency counts; rounds alternate
+which path goes first). Ratio: shim p50 / bare-Pod p50, and p90 for information.
+Goal: p50 ratio <= 1.5 at 1 and at N.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from kubernetes.aio import client
+
+from bench.context import Context, Measurement
+from bench.figures import Figure
+from bench.kube import Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, pods_call, read_json, scratch_namespace
+from bench.stats import summary_ms
+
+KIND_LABEL = "bench.dlworkspace.io/kind"
+
+
+async def measure(ctx: Context) -> Measurement:
+    sizes = ctx.sizes
+    async with scratch_namespace(ctx.api, "ip", ctx.run_id) as ns:
+        jobs = JobsApi(ctx.api, ns)
+        family = await jobs.make_family("ip-root")
+        core = client.CoreV1Api(ctx.api)
+        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=f"{KIND_LABEL}=bare")
+        await pods.start()
+        try:
+            async def bare() -> float:
+                name = f"bare-{uuid.uuid4().hex[:12]}"
+                start = time.perf_counter()
+                await read_json(await core.create_namespaced_pod_without_preload_content(
+                    ns, body(bare_pod(name, {KIND_LABEL: "bare"})), _request_timeout=60.0))
+                return await pods.matched_at(name, 120.0) - start
+
+            async def shim(job_family: Family = family) -> float:
+                start = time.perf_counter()
+                job_id = await ctx.shim.submit(job_family)
+                await ctx.shim.job_ip(job_family, job_id, wait=60)
+                return time.perf_counter() - start
+
+            sequential: dict[str, list[float]] = {"bare": [], "shim": []}
+            ctx.say(f"submit-to-IP: {sizes.ip_sequential} jobs and {sizes.ip_sequential} bare pods, one at a time")
+            for i in range(sizes.ip_sequential + 1):  # the first pair warms up
+                order = [("bare", bare), ("shim", shim)]
+                for name, fn in (order if i % 2 == 0 else order[::-1]):
+                    took = await fn()
+                    if i > 0:
+                        sequential[name].append(took)
+
+            n = sizes.ip_in_flight
+            concurrent: dict[str, list[float]] = {"bare": [], "shim": []}
+            makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
+            for r in range(sizes.ip_rounds):
+                order = [("bare", bare), ("shim", shim)]
+                for name, fn in (order if r % 2 == 0 else order[::-1]):
+                    ctx.say(f"submit-to-IP: round {r + 1}, {n} {name} at once")
+                    start = time.perf_counter()
+                    concurrent[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
+                    makespan[name] += time.perf_counter() - start
+        finally:
+            await pods.stop()
+
+    seq = {k: summary_ms(v) for k, v in sequential.items()}
+    conc = {k: summary_ms(v) for k, v in concurrent.items()}
+    details: dict[str, Any] = {"sequential": seq, "in_flight": conc, "in_flight_n": n,
+                               "in_flight_makespan_s": makespan, "rounds": sizes.ip_rounds}
+    base = "bare Pod create → podIP in a watch"
+    figures = [
+        Figure("submit_to_ip.1.p50", "Submit-to-IP p50, 1 in flight", "ms", seq["shim"]["p50_ms"],
+               seq["bare"]["p50_ms"], "ratio<=", 1.5, base),
+        Figure("submit_to_ip.1.p90", "Submit-to-IP p90, 1 in flight", "ms", seq["shim"]["p90_ms"],
+               seq["bare"]["p90_ms"], "info", None, base),
+        Figure("submit_to_ip.n.p50", f"Submit-to-IP p50, {n} in flight", "ms", conc["shim"]["p50_ms"],
+               conc["bare"]["p50_ms"], "ratio<=", 1.5, base),
+        Figure("submit_to_ip.n.p90", f"Submit-to-IP p90, {n} in flight", "ms", conc["shim"]["p90_ms"],
+               conc["bare"]["p90_ms"], "info", None, base),
+    ]
+    return Measurement(figures, details)
