@@ -1,11 +1,11 @@
-"""python -m devcluster up|down|status|dev [--state DIR]"""
+"""python -m devcluster up|down|status|dev|demo [--state DIR]"""
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
 
-from devcluster import dev
+from devcluster import demo, dev
 from devcluster.binaries import BuildError
 from devcluster.cluster import ClusterStartError, LocalCluster
 from devcluster.nodes import DEFAULT_NODES
@@ -13,7 +13,7 @@ from devcluster.nodes import DEFAULT_NODES
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devcluster", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "dev"])
+    parser.add_argument("command", choices=["up", "down", "status", "dev", "demo"])
     parser.add_argument("--state", default=".cluster", help="state directory (default: .cluster)")
     parser.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of kwok nodes")
     args = parser.parse_args(argv)
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "dev":
             return dev.run(args.state)
+        if args.command == "demo":
+            return demo.run(args.state)
         cluster = LocalCluster(args.state, node_count=args.nodes)
         if args.command == "up":
             was_running = cluster.info() is not None
