@@ -39,13 +39,13 @@ dev: $(VENV)/.installed cluster-binaries
 demo: $(VENV)/.installed
 	$(PY) -m devcluster demo --state $(STATE)
 
-# mypy cannot follow the editable install's package_dir mapping (operator/ is imported as
-# dlws_operator), so it checks the packages through a tree of symlinks with their real names.
+# mypy cannot follow the editable install's package_dir mapping (contract/ is imported as
+# dlws_contract), so it checks the packages through a tree of symlinks with their real names.
 TYPECHECK := build/typecheck
 lint: $(VENV)/.installed
 	mkdir -p $(TYPECHECK)
 	ln -sfn ../../contract $(TYPECHECK)/dlws_contract
-	ln -sfn ../../operator $(TYPECHECK)/dlws_operator
+	ln -sfn ../../operator/dlws_operator $(TYPECHECK)/dlws_operator
 	ln -sfn ../../api_shim $(TYPECHECK)/api_shim
 	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim
 	$(PY) -m mypy devcluster

@@ -1,7 +1,9 @@
 """The folder `operator/` must never shadow the standard library module `operator`.
 
-Python puts the script's directory (for `-c`: the current directory) first on sys.path,
-so these run from the repository root, where the folder `operator/` sits.
+Python puts the script's directory (for `-c` and `-m`: the current directory) first on
+sys.path, so these run from the repository root, where the folder `operator/` sits. With
+-S nothing imports the standard `operator` during start-up, which is how a fresh
+virtualenv's `python -m pip` once failed in a clean checkout.
 """
 import subprocess
 import sys
@@ -26,7 +28,7 @@ def run_python(*args: str) -> str:
     return result.stdout.strip()
 
 
-@pytest.mark.parametrize("flags", [[], ["-I"]], ids=["plain", "isolated"])
+@pytest.mark.parametrize("flags", [[], ["-I"], ["-S"]], ids=["plain", "isolated", "no-site"])
 def test_import_operator_from_the_repository_root_gets_the_standard_library(flags: list[str]) -> None:
     assert (REPO_ROOT / "operator").is_dir()  # the folder that could shadow it is there
     origin = Path(run_python(*flags, "-c", PROBE))
@@ -37,4 +39,13 @@ def test_import_operator_from_the_repository_root_gets_the_standard_library(flag
 
 def test_the_operator_folder_imports_as_dlws_operator() -> None:
     origin = run_python("-c", "import dlws_operator; print(dlws_operator.__file__)")
-    assert Path(origin).resolve() == REPO_ROOT / "operator" / "__init__.py"
+    assert Path(origin).resolve() == REPO_ROOT / "operator" / "dlws_operator" / "__init__.py"
+
+
+def test_python_dash_m_starts_from_the_repository_root_without_site() -> None:
+    # runpy imports contextlib -> collections -> operator before running the module.
+    assert run_python("-S", "-m", "json.tool", "--help").startswith("usage")
+
+
+def test_the_operator_folder_is_not_a_regular_package() -> None:
+    assert not (REPO_ROOT / "operator" / "__init__.py").exists()
