@@ -208,6 +208,64 @@ class LocalCluster:
     def _remove_etcd_data(self) -> None:
         shutil.rmtree(self.layout.etcd_data_dir.parent, ignore_errors=True)
 
+    # -- one component at a time (fault injection) --------------------------------------
+
+    def stop_component(self, name: str, *, kill: bool = False) -> None:
+        """Stops one component of the running cluster and keeps everything it needs to come
+        back as it was: its command line (so the same flags and ports) and its data
+        (etcd's stays on tmpfs). kill: SIGKILL at once, as a crash would end it."""
+        record = self._record(name)
+        self._stopped_file(name).write_text(json.dumps(asdict(record)))
+        processes.stop(record, self.layout.run_dir, kill=kill)
+        self._say(f"stopped {name}" + (" (SIGKILL)" if kill else ""))
+
+    def start_component(self, name: str, *, timeout: float = START_TIMEOUT) -> float:
+        """Starts a component that stop_component stopped, with the same command line, and
+        waits until it is healthy and the API server is ready again; returns the seconds
+        that took."""
+        stopped = self._stopped_file(name)
+        try:
+            saved = json.loads(stopped.read_text())
+        except OSError:
+            raise ClusterStartError(f"{name} was not stopped by stop_component") from None
+        info = ClusterInfo.from_json(json.loads(self.layout.cluster_json.read_text()))
+        record = processes.spawn(name, saved["argv"], run_dir=self.layout.run_dir,
+                                 log_dir=self.layout.logs_dir, env=_component_env(name, self.layout),
+                                 order=int(saved["order"]))
+        stopped.unlink()
+        doc = json.loads(self.layout.cluster_json.read_text())
+        doc["pids"][name] = record.pid
+        self.layout.cluster_json.write_text(json.dumps(doc, indent=2) + "\n")
+        api = Api(info.server, info.ca_file, info.token, timeout=5)
+        probes = _health_probes(info, api)
+        try:
+            took = wait_until(f"{name} to be healthy", probes[name], timeout=timeout,
+                              still_possible=lambda: processes.check_running(record))
+            took += wait_until("the API server to be ready", probes["kube-apiserver"],
+                               timeout=timeout, still_possible=lambda: processes.check_running(record))
+        except WaitTimeout as e:
+            raise ClusterStartError(f"{e}; last lines of {record.log}:\n"
+                                    f"{processes.log_tail(Path(record.log))}") from e
+        self._say(f"started {name} again ({took:.1f}s)")
+        return took
+
+    def restart(self, name: str, *, kill: bool = False) -> float:
+        """stop_component, then start_component: the same process back, same flags, ports
+        and data. Returns the seconds from the start until it was healthy."""
+        self.stop_component(name, kill=kill)
+        return self.start_component(name)
+
+    def _record(self, name: str) -> ProcessRecord:
+        if name not in CONTROL_PLANE:
+            raise ValueError(f"{name!r} is not one of {', '.join(CONTROL_PLANE)}")
+        for record in processes.read_records(self.layout.run_dir):
+            if record.name == name and processes.is_alive(record):
+                return record
+        raise ClusterStartError(f"{name} is not running in {self.layout.state_dir}")
+
+    def _stopped_file(self, name: str) -> Path:
+        return self.layout.run_dir / f"{name}.stopped"
+
 
 class _Starter:
     """One start attempt, step by step; `step` names the one in progress for errors."""
@@ -258,8 +316,7 @@ class _Starter:
         self._wait("kube-scheduler", "kube-scheduler /healthz", scheduler,
                    lambda: _http_ok(f"https://127.0.0.1:{ports.scheduler}/healthz"))
 
-        kwok_env = {**_environ(), "HOME": str(layout.kwok_home)}
-        kwok = self._start("kwok", components.kwok(b, layout, ports), env=kwok_env)
+        kwok = self._start("kwok", components.kwok(b, layout, ports), env=_component_env("kwok", layout))
         self._wait("kwok", "kwok /healthz", kwok, lambda: _http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"))
 
         self.step = "creating the kwok nodes"
@@ -343,6 +400,24 @@ def _crd_established(api: Api, name: str) -> bool:
     crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
     conditions = crd.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def _component_env(name: str, layout: Layout) -> dict[str, str] | None:
+    """The environment a component runs with (None: ours, less KUBECONFIG)."""
+    if name == "kwok":
+        return {**_environ(), "HOME": str(layout.kwok_home)}
+    return None
+
+
+def _health_probes(info: ClusterInfo, api: Api) -> dict[str, Callable[[], bool]]:
+    ports = info.ports
+    return {
+        "etcd": lambda: _http_ok(f"http://127.0.0.1:{ports['etcd_client']}/health", '"health":"true"'),
+        "kube-apiserver": lambda: api.raw("GET", "/readyz")[0] == 200,
+        "kube-controller-manager": lambda: _http_ok(f"https://127.0.0.1:{ports['controller_manager']}/healthz"),
+        "kube-scheduler": lambda: _http_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz"),
+        "kwok": lambda: _http_ok(f"http://127.0.0.1:{ports['kwok']}/healthz"),
+    }
 
 
 def _environ() -> dict[str, str]:

@@ -126,8 +126,13 @@ def spawn(
     run_dir: Path,
     log_dir: Path,
     env: Mapping[str, str] | None = None,
+    order: int | None = None,
 ) -> ProcessRecord:
-    """Start `argv` detached (own session, output to <log_dir>/<name>.log) and record it."""
+    """Start `argv` detached (own session, output to <log_dir>/<name>.log) and record it.
+
+    order: its place in the stop order (default: now, i.e. stopped first); a component
+    started again keeps the place it had.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
@@ -156,7 +161,7 @@ def spawn(
             argv=tuple(argv),
             start_time=stat[1] if stat else -1,
             log=str(log),
-            order=time.time_ns(),
+            order=time.time_ns() if order is None else order,
         )
         (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
     except BaseException:
@@ -202,10 +207,13 @@ def check_running(record: ProcessRecord) -> None:
         raise ProcessExited(record.name, exit_code(record), Path(record.log))
 
 
-def stop(record: ProcessRecord, run_dir: Path, timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after `timeout`; forget the PID file. Harmless when gone."""
+def stop(record: ProcessRecord, run_dir: Path, timeout: float = 10.0, *, kill: bool = False) -> None:
+    """SIGTERM, then SIGKILL after `timeout`; forget the PID file. Harmless when gone.
+
+    kill: SIGKILL at once, as a crash would end it (fault-injection tests).
+    """
     if is_alive(record):
-        _signal(record, signal.SIGTERM)
+        _signal(record, signal.SIGKILL if kill else signal.SIGTERM)
         if not _wait_gone(record, timeout):
             _signal(record, signal.SIGKILL)
             _wait_gone(record, 5.0)

@@ -44,6 +44,9 @@ class ClusterAccess:
     ca_file: Path
     token: str
     bin_dir: Path
+    # The cluster itself when this session started it (None when reusing one through
+    # DLWS_TEST_KUBECONFIG): fault-injection tests stop and start its components.
+    local: LocalCluster | None = None
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,
                 timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -80,7 +83,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]
     try:
         info = local.up()
         yield ClusterAccess(kubeconfig=info.kubeconfig, server=info.server,
-                            ca_file=info.ca_file, token=info.token, bin_dir=info.bin_dir)
+                            ca_file=info.ca_file, token=info.token, bin_dir=info.bin_dir,
+                            local=local)
     finally:
         stop()
         atexit.unregister(stop)

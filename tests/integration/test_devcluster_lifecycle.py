@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devcluster import ClusterStartError, LocalCluster
+from devcluster.apiclient import Api
 from devcluster.cluster import CONTROL_PLANE
 from devcluster.layout import Layout
 
@@ -72,3 +73,30 @@ def test_starting_twice_and_stopping_twice_are_harmless(tmp_path: Path) -> None:
     assert not cluster.layout.etcd_data_dir.parent.exists()
     cluster.down()  # nothing left to stop: still fine
     assert cluster.info() is None
+
+
+@pytest.mark.parametrize("component", ["etcd", "kube-apiserver"])
+def test_a_component_restarted_comes_back_with_its_flags_ports_and_data(
+        tmp_path: Path, component: str) -> None:
+    cluster = LocalCluster(tmp_path / "state", node_count=1, crds_dir=None)
+    try:
+        before = cluster.up()
+        api = Api(before.server, before.ca_file, before.token)
+        api.create("/api/v1/namespaces/default/configmaps",
+                   {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept"}})
+
+        cluster.stop_component(component, kill=True)
+        assert cluster.info() is None  # not whole while one part is down
+        cluster.start_component(component)
+
+        after = cluster.info()
+        assert after is not None
+        assert after.pids[component] != before.pids[component]
+        assert {k: v for k, v in after.pids.items() if k != component} == \
+            {k: v for k, v in before.pids.items() if k != component}
+        assert after.ports == before.ports and after.server == before.server
+        assert api.exists("/api/v1/namespaces/default/configmaps/kept")  # etcd's data kept
+        assert len(traces(tmp_path / "state")) == len(CONTROL_PLANE)  # no leftover process
+    finally:
+        cluster.down()
+    assert traces(tmp_path / "state") == []
