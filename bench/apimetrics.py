@@ -42,14 +42,19 @@ async def request_counts(kubeconfig_path: Path) -> Counts:
         what = labels.get("resource", "")
         if labels.get("subresource"):
             what += "/" + labels["subresource"]
-        counts[f"{labels.get('verb', '?')} {what}"] += int(float(m.group("value")))
+        key = f"{labels.get('verb', '?')} {what}"
+        code = labels.get("code", "")
+        if code and not code.startswith("2"):
+            key += f" → {code}"  # conflicts, throttling, errors: shown apart
+        counts[key] += int(float(m.group("value")))
     return counts
 
 
-def delta(before: Counts, after: Counts, top: int = 15) -> dict[str, int]:
-    """The largest increases, largest first, plus the total."""
+def delta(before: Counts, after: Counts, top: int = 20) -> dict[str, int]:
+    """The largest increases, largest first, every non-2xx one, and the total."""
     diff = Counter({k: after[k] - before.get(k, 0) for k in after})
     diff = +diff  # drop zero and negative
     result = dict(diff.most_common(top))
+    result.update({k: v for k, v in diff.items() if "→" in k})
     result["(total)"] = sum(diff.values())
     return result

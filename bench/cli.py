@@ -27,7 +27,7 @@ from bench import apimetrics, kill_cascade, latency, report, scale, submit_ip, t
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.kube import api_client, require_loopback
-from bench.processes import free_port, operator_process, shim_process
+from bench.processes import free_port, operator_process, shim_process, wait_idle
 from bench.shim_client import ShimClient
 from bench.sizes import PRESETS, QUICK, Sizes
 
@@ -69,6 +69,8 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
         for name, measure in MEASUREMENTS.items():
             if only and name not in only:
                 continue
+            # Start on a quiet control plane: the operator done with what came before.
+            await wait_idle(operator.pid, sizes.measurement_timeout)
             before = await apimetrics.request_counts(kubeconfig)
             began = time.monotonic()
             try:
@@ -89,7 +91,7 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
         shim_proc.stop()
         await api.close()  # type: ignore[no-untyped-call]
     doc: dict[str, Any] = {
-        "meta": {"command": command, "started": started_at, "duration_s": time.monotonic() - t0,
+        "meta": {"command": command, "run_id": run_id, "started": started_at, "duration_s": time.monotonic() - t0,
                  "sizes": vars(sizes), "commit": report.commit(), "machine": report.machine(),
                  "control_plane": report.control_plane(kubeconfig, server)},
         "measurements": details,

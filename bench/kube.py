@@ -262,6 +262,7 @@ class Tracker:
         self.selector = {k: v for k, v in selector.items() if v}
         self.present: set[str] = set()
         self.matched: dict[str, float] = {}
+        self.deleted: dict[str, float] = {}
         self.emptied_at: float | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -305,6 +306,7 @@ class Tracker:
         name = str(obj["metadata"]["name"])
         if kind == "DELETED":
             self.present.discard(name)
+            self.deleted[name] = now
             if not self.present:
                 self.emptied_at = now
         else:

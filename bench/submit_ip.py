@@ -13,7 +13,7 @@ part alone.
 
 Measured at 1 in flight (sequential, the two paths interleaved one job at a time) and
 at N in flight (N jobs started at once; each job's own latency counts; rounds alternate
-which path goes first). Ratio: shim p50 / bare-Pod p50, and p90 for information.
+which path goes first, and each starts once the operator is idle). Ratio: shim p50 / bare-Pod p50, and p90 for information.
 Goal: p50 ratio <= 1.5 at 1 and at N.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kubernetes.aio import client
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
+from bench.processes import wait_idle
 from bench.kube import Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, pods_call, read_json, scratch_namespace
 from bench.stats import summary_ms
 
@@ -70,6 +71,7 @@ async def measure(ctx: Context) -> Measurement:
             for r in range(sizes.ip_rounds):
                 order = [("bare", bare), ("shim", shim)]
                 for name, fn in (order if r % 2 == 0 else order[::-1]):
+                    await wait_idle(ctx.operator.pid, sizes.measurement_timeout)
                     ctx.say(f"submit-to-IP: round {r + 1}, {n} {name} at once")
                     start = time.perf_counter()
                     concurrent[name].extend(await asyncio.gather(*(fn() for _ in range(n))))

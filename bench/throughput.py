@@ -7,19 +7,22 @@ successful submissions / wall time from the first request to the last answer.
 Baseline: the same with direct creates of the same DLWSJob body on the API server
 through kubernetes.aio (as in measurement 1), N at a time.
 
-Rounds alternate which path goes first (direct, shim, then shim, direct, ...) and the
-rates are totals over all rounds. Afterwards every jobId the shim returned is looked up
+Rounds alternate which path goes first (direct, shim, then shim, direct, ...), each
+starts once the operator is idle (done making the Pods of the last round's jobs), and
+the rates are totals over all rounds. Afterwards every jobId the shim returned is looked up
 in a list of the family's DLWSJobs. Goals: shim rate >= 0.8 x direct rate, zero
 errors, no returned jobId missing.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
+from bench.processes import wait_idle
 from bench.kube import JobsApi, scratch_namespace
 from dlws_contract import resource
 
@@ -39,8 +42,6 @@ class Run:
 async def drive(clients: int, requests: int, one: Callable[[], Awaitable[str]], run: Run) -> None:
     """`clients` tasks issue `requests` calls in all, each starting its next call as soon
     as its last one answered."""
-    import asyncio
-
     left = requests
 
     async def client_task() -> None:
@@ -77,6 +78,7 @@ async def measure(ctx: Context) -> Measurement:
         paths: list[tuple[str, Callable[[], Awaitable[str]]]] = [("direct", direct), ("shim", shim)]
         for r in range(sizes.throughput_rounds):
             for name, fn in (paths if r % 2 == 0 else paths[::-1]):
+                await wait_idle(ctx.operator.pid, sizes.measurement_timeout)
                 ctx.say(f"throughput: round {r + 1}, {requests} {name} creates by {clients} clients")
                 await drive(clients, requests, fn, runs[name])
         existing = {j["metadata"]["name"] for j in await jobs.list_jobs(
