@@ -14,6 +14,7 @@ from dlws_contract import phases, resource, tokens
 from dlws_operator import family, metrics, pod_spec
 from dlws_operator import status as job_status
 from dlws_operator.kube import Kube, namespace_terminating
+from dlws_operator.retry import retry_transient
 from dlws_operator.settings import OperatorSettings
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
@@ -113,6 +114,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
 
 @kopf.on.event(*JOBS)
 @metrics.count_errors("mark_killing")
+@retry_transient("marking a job Killing")
 async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     """A job being deleted shows Killing while garbage collection removes its subtree."""
     meta = body["metadata"]

@@ -10,6 +10,7 @@ from dlws_operator import metrics
 from dlws_operator import status as job_status
 from dlws_operator.handlers import now
 from dlws_operator.kube import Kube
+from dlws_operator.retry import retry_transient
 
 PODS = ("", "v1", "pods")
 
@@ -33,6 +34,7 @@ def _age_seconds(created: str | None) -> float | None:
 
 @kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})
 @metrics.count_errors("mirror_pod")
+@retry_transient("mirroring a pod into its job's status")
 async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     job_ref = owning_job(body)
     if job_ref is None:
