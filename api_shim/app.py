@@ -56,7 +56,15 @@ async def init_app(settings: Settings, *, store: JobStore | None = None) -> web.
         # The samples send everything in the query, so a long cmd makes a long request
         # line: allow it up to the body limit, so that it reaches the parameter checks
         # and gets their JSON error instead of aiohttp's plain-text 400.
-        handler_args={"max_line_size": settings.max_body},
+        handler_args={
+            "max_line_size": settings.max_body,
+            # aiohttp closes a connection that has not sent a whole request head within
+            # keepalive_timeout of connecting (and an idle one as long after its last
+            # answer): slow-loris headers are cut off there. The body has its own
+            # deadline (params.py); what is left of a body nobody waits for is not read.
+            "keepalive_timeout": settings.read_timeout,
+            "lingering_time": 0,
+        },
         middlewares=[metrics_middleware(metrics), error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = metrics

@@ -34,6 +34,12 @@ class BadRequest(ApiError):
     outcome = "bad_request"
 
 
+class RequestTimeout(ApiError):
+    """The body did not arrive in time; the connection is closed after the answer."""
+    status = 408
+    outcome = "bad_request"
+
+
 class Forbidden(ApiError):
     status = 403
     outcome = "forbidden"
@@ -70,7 +76,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as e:
-        return Reply({"error": e.message}, status=e.status, outcome=e.outcome, headers=e.headers)
+        reply = Reply({"error": e.message}, status=e.status, outcome=e.outcome, headers=e.headers)
+        if isinstance(e, RequestTimeout):
+            reply.force_close()
+        return reply
     except Unavailable as e:
         return Reply({"error": str(e)}, status=503, outcome="unavailable", headers={"Retry-After": "2"})
     except web.HTTPException as e:
@@ -82,6 +91,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {k: e.headers[k] for k in _KEPT_HEADERS if k in e.headers}
         outcome = "not_found" if e.status == 404 else "bad_request"
         return Reply({"error": message}, status=e.status, outcome=outcome, headers=headers)
+    except ConnectionResetError:
+        raise  # the client went away mid-request: nobody to answer, nothing went wrong here
     except Exception:
         # The traceback goes to our log (the redacting filter guards it); the caller
         # gets nothing of it.

@@ -82,6 +82,9 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                 "content": {"application/json": {"schema": _ERROR}}},
         "403": {"description": "familyToken missing, malformed, or not of a live family.",
                 "content": {"application/json": {"schema": _ERROR}}},
+        "408": {"description": "The body did not arrive within the read timeout; the "
+                               "connection is closed.",
+                "content": {"application/json": {"schema": _ERROR}}},
         "413": {"description": "Body larger than the configured maximum.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "503": {"description": "The Kubernetes API failed, or the job index is still loading; "

@@ -6,13 +6,15 @@ rather than guessed at.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
 
-from api_shim.errors import BadRequest
+from api_shim.errors import BadRequest, RequestTimeout
+from api_shim.keys import SETTINGS
 
 MAX_PARAMETERS: Final = 64
 _JSON_TYPES: Final = ("application/json",)
@@ -48,6 +50,15 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 async def _body(request: web.Request) -> Mapping[str, Any]:
     if request.method != "POST" or not request.body_exists:
         return {}
+    seconds = request.app[SETTINGS].read_timeout
+    try:
+        async with asyncio.timeout(seconds):
+            return await _read_body(request)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {seconds:g} seconds") from None
+
+
+async def _read_body(request: web.Request) -> Mapping[str, Any]:
     kind = request.content_type
     if kind in _JSON_TYPES or kind.endswith("+json"):
         # read() enforces the app's client_max_size (413) before anything is parsed.

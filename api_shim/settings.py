@@ -35,6 +35,10 @@ class Settings:
     k8s_timeout: float = 10.0
     # Requests carry a few short strings; a larger body is refused before it is parsed.
     max_body: int = 64 * 1024
+    # A client must send a request's headers within this many seconds of connecting (or
+    # of its previous answer), and then its body within as many again: a slow sender
+    # cannot hold a connection open.
+    read_timeout: float = 10.0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -43,7 +47,7 @@ class Settings:
         for name in ("max_live_jobs", "max_depth", "submit_burst", "max_body"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("submit_rate", "k8s_timeout"):
+        for name in ("submit_rate", "k8s_timeout", "read_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
         if self.max_ip_wait < 0:
@@ -62,6 +66,8 @@ _HELP = {
     "max_ip_wait": "longest GetJobIP wait, seconds (default %(default)s)",
     "k8s_timeout": "Kubernetes request timeout, seconds (default %(default)s)",
     "max_body": "largest request body, bytes (default %(default)s)",
+    "read_timeout": "seconds a client may take to send a request's headers, and then its "
+                    "body; also how long an idle connection is kept (default %(default)s)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (default %(default)s)",
 }
 

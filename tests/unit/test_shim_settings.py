@@ -8,7 +8,7 @@ def test_defaults_are_safe() -> None:
     s = from_args([], environ={})
     assert (s.host, s.port) == ("127.0.0.1", 5000)
     assert (s.max_live_jobs, s.max_depth, s.submit_rate, s.submit_burst) == (100, 5, 5.0, 20)
-    assert (s.max_ip_wait, s.k8s_timeout, s.max_body) == (60.0, 10.0, 64 * 1024)
+    assert (s.max_ip_wait, s.k8s_timeout, s.max_body, s.read_timeout) == (60.0, 10.0, 64 * 1024, 10.0)
     assert s.kubeconfig is None and s.namespace is None
 
 
@@ -24,7 +24,8 @@ def test_environment_sets_defaults_and_flags_win() -> None:
     assert (s.max_depth, s.port) == (2, 7000)
 
 
-@pytest.mark.parametrize("kw", [{"port": 0}, {"max_live_jobs": 0}, {"submit_rate": 0}, {"max_ip_wait": -1}])
+@pytest.mark.parametrize("kw", [{"port": 0}, {"max_live_jobs": 0}, {"submit_rate": 0}, {"max_ip_wait": -1},
+                                {"read_timeout": 0}])
 def test_nonsense_is_refused(kw: dict) -> None:
     with pytest.raises(ValueError):
         Settings(**kw)
