@@ -64,7 +64,10 @@ async def _read_body(request: web.Request) -> Mapping[str, Any]:
         # read() enforces the app's client_max_size (413) before anything is parsed.
         return parse_json_object(await request.read())
     if kind in _FORM_TYPES:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # a multipart body without its boundary, bad encoding, ...
+            raise BadRequest("the form body is malformed") from None
         fields: dict[str, Any] = {}
         for name, value in form.items():
             if not isinstance(value, str):
