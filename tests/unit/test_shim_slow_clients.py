@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import BaseTestServer, TestServer
 
 from api_shim.app import init_app
 from api_shim.memory_store import MemoryJobStore
@@ -21,13 +21,13 @@ CUT_OFF_WITHIN = READ_TIMEOUT + 3.0
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[TestServer]:
+async def server() -> AsyncIterator[BaseTestServer]:
     app = await init_app(Settings(read_timeout=READ_TIMEOUT, max_body=1024), store=MemoryJobStore())
     async with TestServer(app) as srv:
         yield srv
 
 
-async def trickle(server: TestServer, head: bytes, drip: bytes, within: float) -> tuple[bytes, float]:
+async def trickle(server: BaseTestServer, head: bytes, drip: bytes, within: float) -> tuple[bytes, float]:
     """Sends `head`, then `drip` every 50 ms; returns what the server sent before it closed
     the connection (b"" if it closed without a word) and when, or fails after `within`."""
     reader, writer = await asyncio.open_connection(server.host, server.port)
@@ -52,13 +52,13 @@ async def trickle(server: TestServer, head: bytes, drip: bytes, within: float) -
         writer.close()
 
 
-async def test_headers_sent_slowly_are_cut_off(server: TestServer) -> None:
+async def test_headers_sent_slowly_are_cut_off(server: BaseTestServer) -> None:
     received, seconds = await trickle(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"X-Slow: 1\r\n",
                                       CUT_OFF_WITHIN)
     assert received == b"" and seconds >= READ_TIMEOUT * 0.9
 
 
-async def test_a_body_sent_slowly_is_answered_408_json_and_the_connection_closed(server: TestServer) -> None:
+async def test_a_body_sent_slowly_is_answered_408_json_and_the_connection_closed(server: BaseTestServer) -> None:
     head = (b"POST /child/SubmitJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000\r\n\r\n{")
     received, seconds = await trickle(server, head, b" ", CUT_OFF_WITHIN)
@@ -70,7 +70,7 @@ async def test_a_body_sent_slowly_is_answered_408_json_and_the_connection_closed
 
 
 async def test_a_client_that_leaves_mid_body_is_no_internal_error(
-        server: TestServer, caplog: pytest.LogCaptureFixture) -> None:
+        server: BaseTestServer, caplog: pytest.LogCaptureFixture) -> None:
     reader, writer = await asyncio.open_connection(server.host, server.port)
     writer.write(b"POST /child/SubmitJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  b"Content-Length: 1000\r\n\r\n{")
@@ -99,7 +99,7 @@ async def test_a_client_that_leaves_mid_body_is_no_internal_error(
                               b"Content-Length: 5000\r\n\r\n" + b" " * 5000, 413),
 ])
 async def test_oversized_requests_are_refused_without_an_error_of_ours(
-        server: TestServer, what: str, request_bytes: bytes, status: int) -> None:
+        server: BaseTestServer, what: str, request_bytes: bytes, status: int) -> None:
     reader, writer = await asyncio.open_connection(server.host, server.port)
     writer.write(request_bytes)
     await writer.drain()

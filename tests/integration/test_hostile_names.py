@@ -1,0 +1,134 @@
+"""Names and parameters that try to escape: jobIds with path separators, "..", other
+namespaces and label-selector syntax reach no job outside the caller's family; huge env
+maps are refused whole; shell metacharacters end up verbatim in the job's own container
+command and are never run by the shim or the operator."""
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from kubernetes.aio import client
+
+from dlws_contract import resource, spec
+from tests.conftest import wait_for_default_service_account
+from tests.integration.faults import UNLIMITED, report
+from tests.integration.jobs import Jobs
+from tests.integration.shim_fixture import ShimClient, make_root
+from tests.kubeobj import model, plain
+
+pytestmark = pytest.mark.cluster
+
+JOB = {"jobName": "x", "resourcegpu": "0", "dataPath": "d", "image": "busybox", "jobType": "training"}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
+    core = client.CoreV1Api(api)
+    ns = await core.create_namespace(model(client.V1Namespace, {
+        "metadata": {"generateName": "test-other-", "labels": {"dlws.test/owner": "pytest"}}}))
+    name: str = plain(api, ns)["metadata"]["name"]
+    await wait_for_default_service_account(core, name)
+    yield name
+    await core.delete_namespace(name)
+
+
+def escaping_ids(child: str, namespace: str, other_namespace: str, victim: str) -> list[str]:
+    return [
+        "..", "../..", f"../{victim}", f"{child}/..", f"{child}/../{victim}", "/", f"/{victim}", f"{victim}/",
+        f"{other_namespace}/{victim}", f"../../namespaces/{other_namespace}/dlwsjobs/{victim}",
+        f"{namespace}/{child}", "%2e%2e", f"%2F{victim}", f"{victim}%00", f"{victim}\x00", f"{victim}\n",
+        f" {victim}", child.upper(), f"{victim}?namespace={other_namespace}", f"{victim}#x",
+        f"{resource.LABEL_ROOT}={victim}", f"{resource.LABEL_FAMILY}!=x", "x in (a,b)", "!x", "*", ",",
+        f"{victim},{child}", "a" * 64, "a" * 10_000, "", " ", "-x", "x-", "\\", f"..\\{victim}",
+    ]
+
+
+async def snapshot(api: client.ApiClient, *namespaces: str) -> dict[str, tuple[str, bool]]:
+    found = {}
+    for ns in namespaces:
+        for job in await Jobs(api, ns).list_jobs():
+            meta = job["metadata"]
+            found[f"{ns}/{meta['name']}"] = (meta["uid"], bool(meta.get("deletionTimestamp")))
+    return found
+
+
+async def test_job_ids_that_try_to_escape_reach_nothing(
+        api: client.ApiClient, namespace: str, other_namespace: str, operator: Any, extra_shim: Any,
+        http: aiohttp.ClientSession) -> None:
+    shim = extra_shim(*UNLIMITED)  # every attempt reaches the lookup, none is rate-limited
+    ours = await make_root(api, namespace)
+    # Another family's job, named as a path or selector might aim at it.
+    victim = (await make_root(api, other_namespace, name="victim")).name
+    shim_client = ShimClient(http, shim.url)
+    child = (await shim_client.submit(ours.token))["jobId"]
+    before = await snapshot(api, namespace, other_namespace)
+    sent = 0
+    for job_id in escaping_ids(child, namespace, other_namespace, victim):
+        for op in ("KillJob", "JobDetail", "GetJobIP"):
+            status, body, _ = await shim_client.call(op, ours.token, jobId=job_id)
+            sent += 1
+            assert status in (200, 400), (op, job_id, status, body)
+            assert "jobName" not in body and "IP" not in body and \
+                not body.get("result", "").startswith("Success"), (op, job_id, body)
+        if job_id.strip():  # (an empty parentJobId means the family root, as documented)
+            status, body, _ = await shim_client.call("SubmitJob", ours.token, parentJobId=job_id, **JOB)
+            sent += 1
+            assert status in (200, 400) and "jobId" not in body, (job_id, status, body)
+        # Extra parameters naming another namespace or a selector change nothing either.
+        status, body, _ = await shim_client.call("KillJob", ours.token, jobId=victim, namespace=other_namespace,
+                                                 labelSelector=f"{resource.LABEL_ROOT}={victim}")
+        sent += 1
+        assert not body.get("result", "").startswith("Success"), body
+    assert await snapshot(api, namespace, other_namespace) == before
+    report("escaping jobIds", requests=sent, ids=len(escaping_ids(child, namespace, other_namespace, victim)),
+           jobs_reached_outside_family=0, cluster_changes=0)
+
+
+async def test_huge_env_maps_are_refused_whole(
+        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: aiohttp.ClientSession) -> None:
+    root = await make_root(api, namespace)
+    url = f"{shim.url}child/SubmitJob?familyToken={root.token}"
+    too_many = {f"V{i}": "x" for i in range(spec.MAX_ENV + 1)}
+    too_long = {"BIG": "x" * (spec.MAX_ENV_VALUE + 1)}
+    over_body = {f"V{i}": "x" * spec.MAX_ENV_VALUE for i in range(spec.MAX_ENV)}  # 256 kB
+    for env, status, words in ((too_many, 200, "at most"), (too_long, 200, "at most"),
+                               (over_body, 413, "too large")):
+        async with http.post(url, json={**JOB, "env": env}) as resp:
+            body = await resp.json()
+        assert resp.status == status and words in body["error"], (resp.status, body)
+    status, body, _ = await ShimClient(http, shim.url).call("SubmitJob", root.token, env=json.dumps(too_many), **JOB)
+    assert status == 200 and "at most" in body["error"]
+    assert [j["metadata"]["name"] for j in await Jobs(api, namespace).list_jobs()] == [root.name]
+
+
+async def test_shell_metacharacters_reach_only_the_jobs_own_container_command(
+        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: aiohttp.ClientSession,
+        tmp_path: Path) -> None:
+    keep = tmp_path / "keep"
+    keep.write_text("still here")
+    markers = [tmp_path / f"ran-{i}" for i in range(5)]
+    cmd = (f"touch {markers[0]}; echo $(touch {markers[1]}) `touch {markers[2]}` | tee {markers[3]} "
+           f"&& rm -rf {keep} || touch {markers[4]} > /dev/null 2>&1 & wait")
+    env = {"INJECT": f"$(touch {markers[1]})", "SEMI": f"; touch {markers[0]}"}
+    root = await make_root(api, namespace)
+    shim_client = ShimClient(http, shim.url)
+    job_name = f"n$(touch {markers[2]})`id`;|&"
+    job_id = (await shim_client.submit(root.token, cmd=cmd, env=json.dumps(env), jobName=job_name))["jobId"]
+
+    jobs = Jobs(api, namespace)
+    await jobs.running_with_ip(job_id)
+    pod = await jobs.core.read_namespaced_pod(resource.pod_name(job_id), namespace)
+    container = plain(api, pod)["spec"]["containers"][0]
+    assert container["command"] == ["/bin/sh", "-c", cmd]  # verbatim, for the job's own shell
+    pod_env = {e["name"]: e.get("value") for e in container["env"]}
+    assert pod_env["INJECT"] == env["INJECT"] and pod_env["SEMI"] == env["SEMI"]
+    status, detail, _ = await shim_client.call("JobDetail", root.token, jobId=job_id)
+    assert detail["jobName"] == job_name and detail["jobParams"]["cmd"] == cmd
+    # The shim and the operator run on this machine: had either run the command, these
+    # would show it.
+    assert [m for m in markers if m.exists()] == [] and keep.read_text() == "still here"
