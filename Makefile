@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STATE ?= .cluster
 
-.PHONY: help dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean
+.PHONY: help dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
@@ -15,6 +15,7 @@ help:
 	@echo "make cluster-up   start the local control plane (kubeconfig: $(STATE)/kubeconfig)"
 	@echo "make cluster-down stop it and remove its state"
 	@echo "make bench        benchmarks against the API server itself as baseline"
+	@echo "make fuzz / chaos longer hostile-input / fault-injection runs (docs/reliability.md)"
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +58,23 @@ test-unit: $(VENV)/.installed
 # DLWS_TEST_KUBECONFIG to reuse a running one on purpose.
 test: $(VENV)/.installed cluster-binaries
 	$(PY) -m pytest -q -ra
+
+# Longer versions of the hostile-input and fault-injection tests (docs/reliability.md):
+# tens of thousands of fuzzed requests; bursts of 1000, 200 kill races, 10 replica rounds.
+fuzz: $(VENV)/.installed cluster-binaries
+	DLWS_LONG_TESTS=1 $(PY) -m pytest -q -ra tests/unit/test_shim_fuzz.py tests/integration/test_hostile_fuzz.py
+
+chaos: $(VENV)/.installed cluster-binaries
+	DLWS_LONG_TESTS=1 $(PY) -m pytest -q -ra tests/integration/test_faults_*.py
+
+# The numbers in docs/reliability.md: every fault and attack test, their RELIABILITY
+# lines in .reliability/results.jsonl, then the two measurements that are not tests.
+reliability: $(VENV)/.installed cluster-binaries
+	mkdir -p .reliability && rm -f .reliability/results.jsonl
+	DLWS_RELIABILITY_REPORT=.reliability/results.jsonl $(PY) -m pytest -q -ra \
+		tests/integration/test_faults_*.py tests/integration/test_hostile_*.py
+	$(PY) -m reliability.token_timing | tee .reliability/token_timing.json
+	$(PY) -m reliability.flood_latency | tee .reliability/flood_latency.json
 
 bench: $(VENV)/.installed cluster-binaries
 	$(PY) -m bench --out .bench

@@ -1,0 +1,87 @@
+"""Does one family flooding the shim slow another family down? Measured, not asserted.
+
+A shim (in a process of its own, on the in-memory store, so this measures the shim
+itself and not an API server) serves a quiet family that calls JobDetail, GetJobIP and
+SubmitJob (answered 200, or 429 past its own rate) one at a time, first alone, then while a flooding family keeps `--flood`
+requests in flight (SubmitJob, which its rate limit answers 429, and JobDetail, which no
+limit covers). Prints the quiet family's latency percentiles in both phases and the
+flood's request rate.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+import aiohttp
+
+from dlws_contract import tokens
+from reliability.server import Family, shim_process
+
+JOB = {"jobName": "x", "resourcegpu": "0", "dataPath": "d", "image": "busybox", "jobType": "training"}
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    s = sorted(ms)
+    return {"p50_ms": round(s[len(s) // 2], 2), "p90_ms": round(s[int(0.9 * len(s))], 2),
+            "p99_ms": round(s[int(0.99 * len(s))], 2), "max_ms": round(s[-1], 2), "n": len(s)}
+
+
+async def quiet_calls(session: aiohttp.ClientSession, url: str, family: Family, count: int) -> list[float]:
+    ops = [("JobDetail", {"jobId": f"{family.root}-1"}), ("GetJobIP", {"jobId": f"{family.root}-2"}),
+           ("SubmitJob", JOB)]
+    ms = []
+    for i in range(count):
+        op, params = ops[i % len(ops)]
+        t0 = time.perf_counter()
+        async with session.get(f"{url}child/{op}", params={**params, "familyToken": family.token}) as resp:
+            await resp.read()
+            assert resp.status == 200 or (op == "SubmitJob" and resp.status == 429), (op, resp.status)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return ms
+
+
+async def flood(session: aiohttp.ClientSession, url: str, family: Family, stop: asyncio.Event,
+                counts: dict[int, int]) -> None:
+    i = 0
+    while not stop.is_set():
+        i += 1
+        op, params = ("SubmitJob", JOB) if i % 2 else ("JobDetail", {"jobId": f"{family.root}-3"})
+        async with session.get(f"{url}child/{op}", params={**params, "familyToken": family.token}) as resp:
+            await resp.read()
+            counts[resp.status] = counts.get(resp.status, 0) + 1
+
+
+async def measure(concurrency: int, count: int) -> dict[str, object]:
+    quiet, noisy = Family("quiet", tokens.new_token()), Family("noisy", tokens.new_token())
+    with shim_process([quiet, noisy], max_live_jobs=1_000_000) as url:
+        async with aiohttp.ClientSession() as quiet_session, \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as noisy_session:
+            await quiet_calls(quiet_session, url, quiet, 50)  # warm-up
+            alone = await quiet_calls(quiet_session, url, quiet, count)
+            stop, counts = asyncio.Event(), {}  # type: ignore[var-annotated]
+            flooders = [asyncio.create_task(flood(noisy_session, url, noisy, stop, counts))
+                        for _ in range(concurrency)]
+            await asyncio.sleep(1.0)  # let the flood reach its pace
+            t0 = time.perf_counter()
+            under_flood = await quiet_calls(quiet_session, url, quiet, count)
+            seconds = time.perf_counter() - t0
+            flood_requests = sum(counts.values())
+            stop.set()
+            await asyncio.gather(*flooders)
+    return {"quiet family alone": percentiles(alone), "quiet family during the flood": percentiles(under_flood),
+            "flood": {"in_flight": concurrency, "requests_per_second": round(flood_requests / (seconds + 1.0)),
+                      "statuses": counts}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--flood", type=int, default=64, help="requests the flooding family keeps in flight")
+    parser.add_argument("--count", type=int, default=600, help="quiet family's requests per phase")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(measure(args.flood, args.count)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
