@@ -243,6 +243,11 @@ class LocalCluster:
                               still_possible=lambda: processes.check_running(record))
             took += wait_until("the API server to be ready", probes["kube-apiserver"],
                                timeout=timeout, still_possible=lambda: processes.check_running(record))
+            # /readyz does not cover custom resources: for a moment after a restart their
+            # storage answers 429 "storage is (re)initializing".
+            took += wait_until("the custom resources to be served",
+                               lambda: all(_custom_resource_served(api, crd) for crd in info.crds),
+                               timeout=timeout, still_possible=lambda: processes.check_running(record))
         except WaitTimeout as e:
             raise ClusterStartError(f"{e}; last lines of {record.log}:\n"
                                     f"{processes.log_tail(Path(record.log))}") from e
@@ -400,6 +405,15 @@ def _crd_established(api: Api, name: str) -> bool:
     crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
     conditions = crd.get("status", {}).get("conditions") or []
     return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+
+def _custom_resource_served(api: Api, crd_name: str) -> bool:
+    crd = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd_name}")
+    spec = crd["spec"]
+    version = next(v["name"] for v in spec["versions"] if v.get("storage"))
+    scope = "" if spec["scope"] == "Cluster" else "namespaces/default/"
+    path = f"/apis/{spec['group']}/{version}/{scope}{spec['names']['plural']}?limit=1"
+    return api.raw("GET", path)[0] == 200
 
 
 def _component_env(name: str, layout: Layout) -> dict[str, str] | None:

@@ -1,7 +1,8 @@
 """Does one family flooding the shim slow another family down? Measured, not asserted.
 
-A shim (in a process of its own, on the in-memory store, so this measures the shim
-itself and not an API server) serves a quiet family that calls JobDetail, GetJobIP and
+By default a shim in a process of its own, on the in-memory store (so this measures the
+shim itself, not an API server); with --url, a running shim (e.g. `make dev`'s) and two
+families' tokens and jobs. It serves a quiet family that calls JobDetail, GetJobIP and
 SubmitJob (answered 200, or 429 past its own rate) one at a time, first alone, then while a flooding family keeps `--flood`
 requests in flight (SubmitJob, which its rate limit answers 429, and JobDetail, which no
 limit covers). Prints the quiet family's latency percentiles in both phases and the
@@ -28,9 +29,9 @@ def percentiles(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(s[int(0.99 * len(s))], 2), "max_ms": round(s[-1], 2), "n": len(s)}
 
 
-async def quiet_calls(session: aiohttp.ClientSession, url: str, family: Family, count: int) -> list[float]:
-    ops = [("JobDetail", {"jobId": f"{family.root}-1"}), ("GetJobIP", {"jobId": f"{family.root}-2"}),
-           ("SubmitJob", JOB)]
+async def quiet_calls(session: aiohttp.ClientSession, url: str, family: Family, job: str,
+                      count: int) -> list[float]:
+    ops = [("JobDetail", {"jobId": job}), ("GetJobIP", {"jobId": job}), ("SubmitJob", JOB)]
     ms = []
     for i in range(count):
         op, params = ops[i % len(ops)]
@@ -42,36 +43,36 @@ async def quiet_calls(session: aiohttp.ClientSession, url: str, family: Family, 
     return ms
 
 
-async def flood(session: aiohttp.ClientSession, url: str, family: Family, stop: asyncio.Event,
+async def flood(session: aiohttp.ClientSession, url: str, family: Family, job: str, stop: asyncio.Event,
                 counts: dict[int, int]) -> None:
     i = 0
     while not stop.is_set():
         i += 1
-        op, params = ("SubmitJob", JOB) if i % 2 else ("JobDetail", {"jobId": f"{family.root}-3"})
+        op, params = ("SubmitJob", JOB) if i % 2 else ("JobDetail", {"jobId": job})
         async with session.get(f"{url}child/{op}", params={**params, "familyToken": family.token}) as resp:
             await resp.read()
             counts[resp.status] = counts.get(resp.status, 0) + 1
 
 
-async def measure(concurrency: int, count: int) -> dict[str, object]:
-    quiet, noisy = Family("quiet", tokens.new_token()), Family("noisy", tokens.new_token())
-    with shim_process([quiet, noisy], max_live_jobs=1_000_000) as url:
-        async with aiohttp.ClientSession() as quiet_session, \
-                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as noisy_session:
-            await quiet_calls(quiet_session, url, quiet, 50)  # warm-up
-            alone = await quiet_calls(quiet_session, url, quiet, count)
-            stop, counts = asyncio.Event(), {}  # type: ignore[var-annotated]
-            flooders = [asyncio.create_task(flood(noisy_session, url, noisy, stop, counts))
-                        for _ in range(concurrency)]
-            await asyncio.sleep(1.0)  # let the flood reach its pace
-            t0 = time.perf_counter()
-            under_flood = await quiet_calls(quiet_session, url, quiet, count)
-            seconds = time.perf_counter() - t0
-            flood_requests = sum(counts.values())
-            stop.set()
-            await asyncio.gather(*flooders)
+async def measure(url: str, quiet: Family, quiet_job: str, noisy: Family, noisy_job: str,
+                  concurrency: int, count: int) -> dict[str, object]:
+    async with aiohttp.ClientSession() as quiet_session, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as noisy_session:
+        await quiet_calls(quiet_session, url, quiet, quiet_job, 30)  # warm-up
+        alone = await quiet_calls(quiet_session, url, quiet, quiet_job, count)
+        stop, counts = asyncio.Event(), {}  # type: ignore[var-annotated]
+        flooders = [asyncio.create_task(flood(noisy_session, url, noisy, noisy_job, stop, counts))
+                    for _ in range(concurrency)]
+        await asyncio.sleep(1.0)  # let the flood reach its pace
+        before = sum(counts.values())
+        t0 = time.perf_counter()
+        under_flood = await quiet_calls(quiet_session, url, quiet, quiet_job, count)
+        seconds = time.perf_counter() - t0
+        flood_requests = sum(counts.values()) - before
+        stop.set()
+        await asyncio.gather(*flooders)
     return {"quiet family alone": percentiles(alone), "quiet family during the flood": percentiles(under_flood),
-            "flood": {"in_flight": concurrency, "requests_per_second": round(flood_requests / (seconds + 1.0)),
+            "flood": {"in_flight": concurrency, "requests_per_second": round(flood_requests / seconds),
                       "statuses": counts}}
 
 
@@ -79,8 +80,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--flood", type=int, default=64, help="requests the flooding family keeps in flight")
     parser.add_argument("--count", type=int, default=600, help="quiet family's requests per phase")
+    parser.add_argument("--url", help="a running shim; then also the four options below")
+    parser.add_argument("--quiet-token")
+    parser.add_argument("--quiet-job", help="a job of the quiet family (with a pod IP)")
+    parser.add_argument("--noisy-token")
+    parser.add_argument("--noisy-job", help="a job of the flooding family")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.flood, args.count)), indent=2))
+    if args.url:
+        quiet, noisy = Family("", args.quiet_token), Family("", args.noisy_token)
+        result = asyncio.run(measure(args.url.rstrip("/") + "/", quiet, args.quiet_job, noisy, args.noisy_job,
+                                     args.flood, args.count))
+    else:
+        quiet, noisy = Family("quiet", tokens.new_token()), Family("noisy", tokens.new_token())
+        with shim_process([quiet, noisy], max_live_jobs=1_000_000) as url:
+            result = asyncio.run(measure(url, quiet, "quiet-1", noisy, "noisy-1", args.flood, args.count))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
