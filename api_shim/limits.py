@@ -56,7 +56,10 @@ class FamilyLimits:
     max_depth: int
     rate: float
     burst: int
+    request_rate: float = 100.0
+    request_burst: int = 200
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    _request_buckets: dict[str, TokenBucket] = field(default_factory=dict)
     # Jobs this process has created (or is creating) that the index may not show yet:
     # digest -> {job name: expiry}. Without them, concurrent submissions would all see
     # the same count and together pass the limit.
@@ -65,7 +68,22 @@ class FamilyLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> FamilyLimits:
         return cls(max_live_jobs=settings.max_live_jobs, max_depth=settings.max_depth,
-                   rate=settings.submit_rate, burst=settings.submit_burst)
+                   rate=settings.submit_rate, burst=settings.submit_burst,
+                   request_rate=settings.request_rate, request_burst=settings.request_burst)
+
+    def take_request(self, digest: str, now: float) -> None:
+        """One request of any operation by the family; raises LimitExceeded past its rate."""
+        bucket = self._request_buckets.get(digest)
+        if bucket is None:
+            if len(self._request_buckets) >= PRUNE_AT:
+                self._prune(now)
+            bucket = self._request_buckets[digest] = TokenBucket(
+                self.request_rate, self.request_burst, self.request_burst, now)
+        wait = bucket.take(now)
+        if wait > 0:
+            raise LimitExceeded("requests", f"too many requests: this family may make "
+                                f"{self.request_rate:g} requests per second (bursts of "
+                                f"{self.request_burst})", wait)
 
     def take_submission(self, digest: str, now: float) -> None:
         bucket = self._buckets.get(digest)
@@ -112,6 +130,7 @@ class FamilyLimits:
                 del self._reserved[digest]
 
     def _prune(self, now: float) -> None:
-        for digest in [d for d, b in self._buckets.items() if b.full_at(now)]:
-            del self._buckets[digest]
+        for buckets in (self._buckets, self._request_buckets):
+            for digest in [d for d, b in buckets.items() if b.full_at(now)]:
+                del buckets[digest]
 

@@ -29,7 +29,7 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry)
         self.limit_rejections = Counter(
-            "dlws_shim_family_limit_rejections", "Submissions refused by a family limit",
+            "dlws_shim_family_limit_rejections", "Requests refused by a family limit (requests, rate, live, depth)",
             ["limit"], registry=self.registry)
         self.indexed_jobs = Gauge("dlws_shim_indexed_jobs", "DLWSJobs in the watch-fed index",
                                   registry=self.registry)

@@ -91,12 +91,12 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                                "nothing was changed. Retry-After is set.",
                 "content": {"application/json": {"schema": _ERROR}}},
     }
-    if op == "SubmitJob":
-        responses["429"] = {
-            "description": "A family limit: submissions per second, live jobs or depth. "
-                           "Retry-After says when to try again.",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            "content": {"application/json": {"schema": _ERROR}}}
+    responses["429"] = {
+        "description": ("A family limit: requests per second, and for SubmitJob also submissions "
+                        "per second, live jobs or depth. " if op == "SubmitJob" else
+                        "A family limit: requests per second. ") + "Retry-After says when to try again.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": _ERROR}}}
     get = {"operationId": op, "summary": summary, "parameters": query, "responses": responses}
     post = {"operationId": f"{op}Post", "summary": summary + " (parameters in the body)",
             "parameters": query[:1],

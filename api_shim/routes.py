@@ -82,7 +82,10 @@ async def authenticated(request: web.Request) -> Call:
     if not store.index.synced:
         raise NotReady("the shim is still loading the job index; try again in a moment")
     token = presented_token(params, request.headers.get("Authorization"))
-    return Call(params, authenticate(store.index, token), token)
+    family = authenticate(store.index, token)
+    limits = request.app[LIMITS]
+    within_limit(request, lambda: limits.take_request(family.digest, asyncio.get_running_loop().time()))
+    return Call(params, family, token)
 
 
 def within_limit(request: web.Request, check: Callable[[], None]) -> None:

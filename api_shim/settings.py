@@ -29,6 +29,10 @@ class Settings:
     max_depth: int = 5
     submit_rate: float = 5.0
     submit_burst: int = 20
+    # Requests of any operation per family: the calls that read the API server (JobDetail,
+    # KillJob) are otherwise unbounded, and one family's flood would slow every other.
+    request_rate: float = 100.0
+    request_burst: int = 200
     # Longest a GetJobIP `wait` may hold a request, seconds.
     max_ip_wait: float = 60.0
     # Every Kubernetes call (except the watch) gives up after this many seconds.
@@ -44,10 +48,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, not {self.port}")
-        for name in ("max_live_jobs", "max_depth", "submit_burst", "max_body"):
+        for name in ("max_live_jobs", "max_depth", "submit_burst", "request_burst", "max_body"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("submit_rate", "k8s_timeout", "read_timeout"):
+        for name in ("submit_rate", "request_rate", "k8s_timeout", "read_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
         if self.max_ip_wait < 0:
@@ -63,6 +67,8 @@ _HELP = {
     "max_depth": "deepest child below its family root (default %(default)s)",
     "submit_rate": "SubmitJob calls per second per family, sustained (default %(default)s)",
     "submit_burst": "SubmitJob calls per family allowed at once (default %(default)s)",
+    "request_rate": "requests per second per family, every operation, sustained (default %(default)s)",
+    "request_burst": "requests per family allowed at once, every operation (default %(default)s)",
     "max_ip_wait": "longest GetJobIP wait, seconds (default %(default)s)",
     "k8s_timeout": "Kubernetes request timeout, seconds (default %(default)s)",
     "max_body": "largest request body, bytes (default %(default)s)",

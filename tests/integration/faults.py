@@ -25,7 +25,8 @@ REPORT_ENV = "DLWS_RELIABILITY_REPORT"
 JOB: dict[str, str] = {"jobName": "burst", "resourcegpu": "0", "dataPath": "d", "image": "busybox",
                        "jobType": "training", "cmd": "sleep 3600"}
 # Flags for a shim whose family limits stay out of the way of a burst.
-UNLIMITED = ("--max-live-jobs", "5000", "--submit-rate", "10000", "--submit-burst", "10000")
+UNLIMITED = ("--max-live-jobs", "5000", "--submit-rate", "10000", "--submit-burst", "10000",
+             "--request-rate", "10000", "--request-burst", "10000")
 
 
 def scaled(default: int, long: int) -> int:
