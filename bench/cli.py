@@ -48,6 +48,8 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     measurement that fails is reported as such; the others still run."""
     server = require_loopback(kubeconfig)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # What ran: the commit (and machine load) when the processes start, not at the end.
+    revision, machine_at_start = report.commit(), report.machine()
     t0 = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
     logs = out / "logs"
@@ -92,7 +94,8 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
         await api.close()  # type: ignore[no-untyped-call]
     doc: dict[str, Any] = {
         "meta": {"command": command, "run_id": run_id, "started": started_at, "duration_s": time.monotonic() - t0,
-                 "sizes": vars(sizes), "commit": report.commit(), "machine": report.machine(),
+                 "sizes": vars(sizes), "commit": revision, "machine": report.machine(),
+                 "loadavg_at_start": machine_at_start["loadavg_1_5_15"],
                  "control_plane": report.control_plane(kubeconfig, server)},
         "measurements": details,
         "errors": errors,

@@ -16,7 +16,9 @@ ConfigMap until watches have seen every ConfigMap and Pod of the tree gone.
 Both trees are built with concurrent creates and left to settle (every Pod running with
 an IP, every job's status showing it) before the clock starts; only the kill is timed.
 Baseline first, then the family, each in its own namespace, which is deleted (and
-waited for) before the next. Goal: ratio <= 1.2. The garbage collector's speed is
+waited for) before the next. A third run, for diagnosis only, kills another such family
+with the operator stopped just before KillJob (started again after): what is left of
+the difference is the garbage collector's own cost for DLWSJobs. Goal: ratio <= 1.2. The garbage collector's speed is
 bounded by kube-controller-manager's client rate limit (--kube-api-qps/--kube-api-burst,
 see the report's settings). DLWS itself needed 24-30 s per kill.
 """
@@ -92,7 +94,8 @@ async def baseline(ctx: Context, children: int, grandchildren: int) -> dict[str,
     return result
 
 
-async def family(ctx: Context, children: int, grandchildren: int) -> dict[str, float]:
+async def family(ctx: Context, children: int, grandchildren: int, *,
+                 without_operator: bool = False) -> dict[str, float]:
     timeout = ctx.sizes.measurement_timeout
     async with scratch_namespace(ctx.api, "kill", ctx.run_id) as ns:
         jobs = JobsApi(ctx.api, ns)
@@ -106,7 +109,10 @@ async def family(ctx: Context, children: int, grandchildren: int) -> dict[str, f
         await bounded(CREATORS, [partial(child, m) for m in mids for _ in range(grandchildren)])
         total = 1 + children * (1 + grandchildren)
         settled = await jobs.wait_handled(total, timeout)
-        ctx.say(f"kill cascade: family running ({settled:.1f}s to settle); KillJob on its root")
+        ctx.say(f"kill cascade: family running ({settled:.1f}s to settle); KillJob on its root"
+                + (" with the operator stopped" if without_operator else ""))
+        if without_operator:
+            ctx.operator.stop()
         tracked = [Tracker(jobs_call(ctx.api, ns)), Tracker(pods_call(ctx.api, ns), label_selector=resource.LABEL_JOB)]
         for t in tracked:
             await t.start()
@@ -119,6 +125,8 @@ async def family(ctx: Context, children: int, grandchildren: int) -> dict[str, f
         finally:
             for t in tracked:
                 await t.stop()
+            if without_operator:
+                await ctx.operator.start()
     return result
 
 
@@ -126,13 +134,20 @@ async def measure(ctx: Context) -> Measurement:
     c, g = ctx.sizes.kill_children, ctx.sizes.kill_grandchildren
     plain = await baseline(ctx, c, g)
     jobs = await family(ctx, c, g)
+    quiet = await family(ctx, c, g, without_operator=True)
     details: dict[str, Any] = {"family_size": ctx.sizes.kill_family, "children": c,
                                "grandchildren_per_child": g, "gc_baseline": plain, "killjob": jobs,
+                               "killjob_operator_stopped": quiet,
                                "dlws_original_s": "24-30 per kill"}
     figures = [
         Figure("kill_cascade.seconds", f"Kill cascade, family of {ctx.sizes.kill_family} jobs", "s",
                jobs["seconds"], plain["seconds"], "ratio<=", 1.2,
                "GC foreground delete of the same tree of ConfigMaps + Pods",
                note="original DLWS: 24-30 s per kill"),
+        Figure("kill_cascade.operator_stopped_seconds",
+               f"Kill cascade, family of {ctx.sizes.kill_family} jobs, operator stopped during the kill", "s",
+               quiet["seconds"], plain["seconds"], "info", None,
+               "GC foreground delete of the same tree of ConfigMaps + Pods",
+               note="diagnostic: the garbage collector's share"),
     ]
     return Measurement(figures, details)

@@ -118,7 +118,8 @@ def markdown(doc: dict[str, Any], figures: list[Figure]) -> str:
                  f"command `{meta['command']}`; {meta['started']} ({meta['duration_s']:.0f} s)")
     m = meta["machine"]
     lines.append(f"- machine: {m['nproc']} CPUs, Python {m['python']}, {m['platform']}; "
-                 f"load average at the end {m['loadavg_1_5_15']}; other API servers running on this "
+                 f"load average at the start {meta['loadavg_at_start']}, at the end {m['loadavg_1_5_15']}; "
+                 f"other API servers running on this "
                  f"machine: {meta['control_plane']['other_apiservers_on_this_machine']}")
     cp = meta["control_plane"]
     kcm = cp["kube-controller-manager"]
