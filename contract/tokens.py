@@ -29,3 +29,8 @@ def is_well_formed(token: str) -> bool:
 def matches(token: str, digest: str) -> bool:
     """Whether a presented token belongs to the family with this digest, in constant time."""
     return hmac.compare_digest(family_digest(token).encode(), digest.encode())
+
+
+def same_digest(a: str, b: str) -> bool:
+    """Whether two family digests are equal, in constant time."""
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -12,6 +12,7 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import phases, resource, tokens
 from dlws_operator import family, metrics, pod_spec
+from dlws_operator.indexes import JobView, lookup
 from dlws_operator import status as job_status
 from dlws_operator.kube import Kube, namespace_terminating
 from dlws_operator.retry import retry_transient
@@ -47,7 +48,7 @@ async def ensure_family(kube: Kube, root: kopf.Body) -> str:
     raise kopf.TemporaryError(f"Secret {name} vanished right after it was made; retrying", delay=5)
 
 
-async def verify_child(kube: Kube, job: kopf.Body) -> str | None:
+async def verify_child(kube: Kube, job: kopf.Body, job_index: kopf.Index[Any, Any]) -> str | None:
     """Why a child may not run, or None. A child must name its parent as an owner and
     carry the digest of its root's token: a hand-made DLWSJob cannot join a family."""
     meta = job["metadata"]
@@ -56,23 +57,43 @@ async def verify_child(kube: Kube, job: kopf.Body) -> str | None:
     owners = [o for o in meta.get("ownerReferences") or [] if o.get("kind") == resource.KIND]
     if not root or not any(o.get("name") == parent for o in owners):
         return f"a child job needs the {resource.LABEL_ROOT} label and an ownerReference to its parent {parent!r}"
-    secret = await kube.get_secret(meta["namespace"], resource.family_secret_name(root))
-    if secret is None:
-        return f"the family of root job {root!r} does not exist in namespace {meta['namespace']!r}"
-    if not tokens.matches(family.token_of(secret), labels.get(resource.LABEL_FAMILY, "")):
+    claimed = labels.get(resource.LABEL_FAMILY, "")
+    # The root's status.familyDigest was written by us from its Secret (users cannot write
+    # status), so it stands in for reading the Secret once per child.
+    root_view: JobView | None = lookup(job_index, meta["namespace"], root)
+    if root_view is not None and root_view.family_digest:
+        matches = tokens.same_digest(root_view.family_digest, claimed)
+    else:
+        secret = await kube.get_secret(meta["namespace"], resource.family_secret_name(root))
+        if secret is None:
+            return f"the family of root job {root!r} does not exist in namespace {meta['namespace']!r}"
+        matches = tokens.matches(family.token_of(secret), claimed)
+    if not matches:
         return f"the {resource.LABEL_FAMILY} label does not match the family of root job {root!r}"
     return None
 
 
+def already_running(meta: kopf.Meta, status: kopf.Status, pod_index: kopf.Index[Any, Any]) -> bool:
+    """Whether an earlier run made everything (the operator restarted): the job's pod
+    exists and, on a root, the family label is the one we wrote."""
+    if lookup(pod_index, meta["namespace"], resource.pod_name(meta["name"])) != meta["uid"]:
+        return False
+    labels = meta.get("labels") or {}
+    return not is_root(dict(labels)) or (
+        bool(status.get("familyDigest")) and labels.get(resource.LABEL_FAMILY) == status.get("familyDigest"))
+
+
+# kopf passes indexes as keyword arguments its handler protocols do not list.
 @kopf.on.resume(*JOBS)
-@kopf.on.create(*JOBS)
+@kopf.on.create(*JOBS)  # type: ignore[arg-type]
 @metrics.count_errors("run_job")
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                  memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    if meta.get("deletionTimestamp"):
+                  memo: kopf.Memo, logger: kopf.Logger, job_index: kopf.Index[Any, Any],
+                  pod_index: kopf.Index[Any, Any], **_: Any) -> None:
+    if meta.get("deletionTimestamp") or already_running(meta, status, pod_index):
         return
     try:
-        await start_job(body, meta, status, patch, memo)
+        await start_job(body, meta, status, patch, memo, job_index)
     except ApiException as exc:
         if not namespace_terminating(exc):
             raise
@@ -80,7 +101,7 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
 
 
 async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                    memo: kopf.Memo) -> None:
+                    memo: kopf.Memo, job_index: kopf.Index[Any, Any]) -> None:
     kube: Kube = memo["kube"]
     settings: OperatorSettings = memo["settings"]
     labels = dict(meta.get("labels") or {})
@@ -91,7 +112,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
             patch.metadata.labels[resource.LABEL_ROOT] = meta["name"]
         if status.get("familyDigest") != digest:
             patch.status["familyDigest"] = digest
-    elif (problem := await verify_child(kube, body)) is not None:
+    elif (problem := await verify_child(kube, body, job_index)) is not None:
         kopf.warn(body, reason="InvalidFamily", message=problem)
         for key, value in job_status.refused_status("InvalidFamily", problem).items():
             patch.status[key] = value

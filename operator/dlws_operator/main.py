@@ -8,7 +8,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from dlws_contract import resource
-from dlws_operator import handlers, pod_events  # noqa: F401  (registers the handlers)
+from dlws_operator import handlers, indexes, pod_events  # noqa: F401  (registers the handlers)
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.settings import OperatorSettings
 

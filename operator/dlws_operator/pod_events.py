@@ -9,6 +9,7 @@ from dlws_contract import phases, resource
 from dlws_operator import metrics
 from dlws_operator import status as job_status
 from dlws_operator.handlers import now
+from dlws_operator.indexes import JobView, lookup, status_key
 from dlws_operator.kube import Kube
 from dlws_operator.retry import retry_transient
 
@@ -32,24 +33,30 @@ def _age_seconds(created: str | None) -> float | None:
     return (datetime.datetime.now(datetime.timezone.utc) - then).total_seconds()
 
 
-@kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})
+# kopf passes indexes as keyword arguments its handler protocols do not list.
+@kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})  # type: ignore[arg-type]
 @metrics.count_errors("mirror_pod")
 @retry_transient("mirroring a pod into its job's status")
-async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
+                     job_index: kopf.Index[Any, Any], **_: Any) -> None:
     job_ref = owning_job(body)
     if job_ref is None:
         return
     kube: Kube = memo["kube"]
     namespace, name = job_ref.metadata.namespace or "", job_ref.metadata.name or ""
+    view: JobView | None = lookup(job_index, namespace, name)
+    if view is not None and view.uid != job_ref.metadata.uid:
+        view = None  # a new job of the same name; this pod belonged to the old one
     if type == "DELETED":
-        job = await kube.get_job(namespace, name)
-        if job is not None and not job["metadata"].get("deletionTimestamp") \
-                and job["metadata"]["uid"] == job_ref.metadata.uid \
-                and (job.get("status") or {}).get("phase") not in phases.FINISHED_PHASES:
+        # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
+        # from under a live, unfinished job means the job failed.
+        if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
             await kube.patch_job_status(namespace, name, job_status.pod_lost_status(body["metadata"]["name"]))
             kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
         return
-    new = job_status.status_from_pod(body, now=now())
+    new = job_status.status_from_pod(body, now=now(), deleting=view is not None and view.deleting)
+    if view is not None and view.mirrored == status_key(new):
+        return  # the status says this already (e.g. a resync, or after an operator restart)
     job = await kube.patch_job_status(namespace, name, new)
     if job is None:
         return
