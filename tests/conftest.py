@@ -114,11 +114,11 @@ async def wait_for_default_service_account(core: client.CoreV1Api, namespace: st
         await asyncio.sleep(0.1)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def namespace(api: client.ApiClient) -> AsyncIterator[str]:
+async def fresh_namespace(api: client.ApiClient, prefix: str) -> AsyncIterator[str]:
+    """A new namespace with its `default` ServiceAccount in place, deleted afterwards."""
     core = client.CoreV1Api(api)
     ns = await core.create_namespace(model(client.V1Namespace, {
-        "metadata": {"generateName": "test-", "labels": {"dlws.test/owner": "pytest"}}}))
+        "metadata": {"generateName": prefix, "labels": {"dlws.test/owner": "pytest"}}}))
     name: str = plain(api, ns)["metadata"]["name"]
     try:
         await wait_for_default_service_account(core, name)
@@ -130,3 +130,16 @@ async def namespace(api: client.ApiClient) -> AsyncIterator[str]:
         except ApiException as e:
             if e.status != 404:
                 raise
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def namespace(api: client.ApiClient) -> AsyncIterator[str]:
+    async for name in fresh_namespace(api, "test-"):
+        yield name
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
+    """A second fresh namespace, for another family or user."""
+    async for name in fresh_namespace(api, "test-other-"):
+        yield name

@@ -108,3 +108,14 @@ class Jobs:
 
     async def events_text(self) -> str:
         return repr(self.api.sanitize_for_serialization(await self.core.list_namespaced_event(self.ns)))
+
+
+async def snapshot(api: client.ApiClient, *namespaces: str) -> dict[str, tuple[str, bool]]:
+    """Every DLWSJob of these namespaces, as namespace/name -> (uid, being deleted): two
+    equal snapshots mean nothing was made, replaced or deleted in between."""
+    found = {}
+    for ns in namespaces:
+        for job in await Jobs(api, ns).list_jobs():
+            meta = job["metadata"]
+            found[f"{ns}/{meta['name']}"] = (meta["uid"], bool(meta.get("deletionTimestamp")))
+    return found

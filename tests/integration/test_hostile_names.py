@@ -5,36 +5,22 @@ command and are never run by the shim or the operator."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client
 
 from dlws_contract import resource, spec
-from tests.conftest import wait_for_default_service_account
 from tests.integration.faults import UNLIMITED, report
-from tests.integration.jobs import Jobs
+from tests.integration.jobs import Jobs, snapshot
 from tests.integration.shim_fixture import ShimClient, make_root
-from tests.kubeobj import model, plain
+from tests.kubeobj import plain
 
 pytestmark = pytest.mark.cluster
 
 JOB = {"jobName": "x", "resourcegpu": "0", "dataPath": "d", "image": "busybox", "jobType": "training"}
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
-    core = client.CoreV1Api(api)
-    ns = await core.create_namespace(model(client.V1Namespace, {
-        "metadata": {"generateName": "test-other-", "labels": {"dlws.test/owner": "pytest"}}}))
-    name: str = plain(api, ns)["metadata"]["name"]
-    await wait_for_default_service_account(core, name)
-    yield name
-    await core.delete_namespace(name)
 
 
 def escaping_ids(child: str, namespace: str, other_namespace: str, victim: str) -> list[str]:
@@ -46,15 +32,6 @@ def escaping_ids(child: str, namespace: str, other_namespace: str, victim: str) 
         f"{resource.LABEL_ROOT}={victim}", f"{resource.LABEL_FAMILY}!=x", "x in (a,b)", "!x", "*", ",",
         f"{victim},{child}", "a" * 64, "a" * 10_000, "", " ", "-x", "x-", "\\", f"..\\{victim}",
     ]
-
-
-async def snapshot(api: client.ApiClient, *namespaces: str) -> dict[str, tuple[str, bool]]:
-    found = {}
-    for ns in namespaces:
-        for job in await Jobs(api, ns).list_jobs():
-            meta = job["metadata"]
-            found[f"{ns}/{meta['name']}"] = (meta["uid"], bool(meta.get("deletionTimestamp")))
-    return found
 
 
 async def test_job_ids_that_try_to_escape_reach_nothing(

@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client
 
 from dlws_contract import resource, tokens
-from tests.conftest import wait_for_default_service_account
 from tests.integration.faults import report
-from tests.integration.jobs import Jobs
+from tests.integration.jobs import Jobs, snapshot
 from tests.integration.shim_fixture import Root, ShimClient, make_root
-from tests.kubeobj import model, plain
 
 pytestmark = pytest.mark.cluster
 
@@ -84,26 +80,6 @@ def granted(op: str, status: int, body: dict[str, Any]) -> bool:
         return False
     return bool(body.get("jobId") if op != "JobDetail" else body.get("jobName")) or \
         body.get("result", "").startswith("Success") or bool(body.get("IP"))
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
-    core = client.CoreV1Api(api)
-    ns = await core.create_namespace(model(client.V1Namespace, {
-        "metadata": {"generateName": "test-other-", "labels": {"dlws.test/owner": "pytest"}}}))
-    name: str = plain(api, ns)["metadata"]["name"]
-    await wait_for_default_service_account(core, name)
-    yield name
-    await core.delete_namespace(name)
-
-
-async def snapshot(api: client.ApiClient, *namespaces: str) -> dict[str, tuple[str, bool]]:
-    found = {}
-    for ns in namespaces:
-        for job in await Jobs(api, ns).list_jobs():
-            meta = job["metadata"]
-            found[f"{ns}/{meta['name']}"] = (meta["uid"], bool(meta.get("deletionTimestamp")))
-    return found
 
 
 async def test_no_token_variant_or_misplaced_token_gets_access(

@@ -1,39 +1,16 @@
 """A family's token reaches its own jobs only: against a real API server and operator."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from kubernetes.aio import client
 
 from dlws_contract import resource, tokens
-from tests.conftest import wait_for_default_service_account
-from tests.integration.jobs import Jobs, eventually
+from tests.integration.jobs import Jobs, eventually, snapshot
 from tests.integration.shim_fixture import ShimClient, make_root
-from tests.kubeobj import model, plain
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
-    core = client.CoreV1Api(api)
-    ns = await core.create_namespace(model(client.V1Namespace, {
-        "metadata": {"generateName": "test-other-", "labels": {"dlws.test/owner": "pytest"}}}))
-    name: str = plain(api, ns)["metadata"]["name"]
-    try:
-        await wait_for_default_service_account(core, name)
-        yield name
-    finally:
-        await core.delete_namespace(name)
-
-
-async def snapshot(jobs: Jobs) -> dict[str, tuple[str, bool]]:
-    """name -> (uid, being deleted) of every job in the namespace."""
-    return {j["metadata"]["name"]: (j["metadata"]["uid"], bool(j["metadata"].get("deletionTimestamp")))
-            for j in await jobs.list_jobs()}
 
 
 @pytest.mark.parametrize("where", ["same namespace", "other namespace"])
@@ -45,8 +22,7 @@ async def test_a_token_cannot_touch_another_familys_jobs(
     b = await make_root(api, b_ns)
     shim_client = ShimClient(http, shim.url)
     b_child = (await shim_client.submit(b.token))["jobId"]
-    a_jobs, b_jobs = Jobs(api, namespace), Jobs(api, b_ns)
-    before = (await snapshot(a_jobs), await snapshot(b_jobs))
+    before = await snapshot(api, namespace, b_ns)
 
     for target in (b.name, b_child):
         status, body, _ = await shim_client.call("KillJob", a.token, jobId=target)
@@ -58,15 +34,14 @@ async def test_a_token_cannot_touch_another_familys_jobs(
         body = await shim_client.submit(a.token, parentJobId=target)
         assert body == {"error": f"Could not find parent job with id {target}"}
 
-    assert (await snapshot(a_jobs), await snapshot(b_jobs)) == before
+    assert await snapshot(api, namespace, b_ns) == before
 
 
 async def test_missing_or_wrong_tokens_are_403_and_change_nothing(
         api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: Any) -> None:
     root = await make_root(api, namespace)
-    jobs = Jobs(api, namespace)
     shim_client = ShimClient(http, shim.url)
-    before = await snapshot(jobs)
+    before = await snapshot(api, namespace)
     job = {"jobName": "x", "resourcegpu": 0, "dataPath": "d", "image": "busybox", "jobType": "training"}
     for token in (None, "", tokens.new_token(), root.token[:-1] + ("0" if root.token[-1] != "0" else "1"),
                   root.digest, "not a token"):
@@ -74,7 +49,7 @@ async def test_missing_or_wrong_tokens_are_403_and_change_nothing(
                            ("JobDetail", {"jobId": root.name}), ("GetJobIP", {"jobId": root.name})):
             status, body, _ = await shim_client.call(op, token, **params)
             assert status == 403 and set(body) == {"error"}, (op, token, body)
-    assert await snapshot(jobs) == before
+    assert await snapshot(api, namespace) == before
 
 
 async def test_a_killed_familys_token_stops_working(
