@@ -42,7 +42,7 @@ async def ensure_family(kube: Kube, root: kopf.Body) -> str:
                     "name whose Secret awaits garbage collection, or a name clash); retrying", delay=10)
             return family.digest_of(secret)
         if await kube.create_secret(family.build_family_secret(root, tokens.new_token())):
-            kopf.info(root, reason="FamilyCreated", message=f"family token stored in Secret {name}")
+            kopf.event(root, type="Normal", reason="FamilyCreated", message=f"family token stored in Secret {name}")
             metrics.FAMILIES_CREATED.inc()
         # Created (or lost a race): read back what is stored, the only token that counts.
     raise kopf.TemporaryError(f"Secret {name} vanished right after it was made; retrying", delay=5)
@@ -120,7 +120,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     pod = pod_spec.build_pod(body, rest_api=settings.rest_api)
     if await kube.create_pod(pod):
         metrics.PODS_CREATED.inc()
-        kopf.info(body, reason="PodCreated", message=f"created pod {pod['metadata']['name']}")
+        kopf.event(body, type="Normal", reason="PodCreated", message=f"created pod {pod['metadata']['name']}")
     else:
         existing = await kube.get_pod(meta["namespace"], pod["metadata"]["name"])
         if existing is not None and not family.owned_by(existing, meta["uid"]):
@@ -133,10 +133,11 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         patch.status["podName"] = pod["metadata"]["name"]
 
 
-@kopf.on.event(*JOBS)
+@kopf.on.event(*JOBS)  # type: ignore[arg-type]  # (index keyword arguments)
 @metrics.count_errors("mark_killing")
 @retry_transient("marking a job Killing")
-async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo,
+                       job_index: kopf.Index[Any, Any], **_: Any) -> None:
     """A job being deleted shows Killing while garbage collection removes its subtree."""
     meta = body["metadata"]
     if type == "DELETED":
@@ -149,4 +150,9 @@ async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: 
     kube: Kube = memo["kube"]
     await kube.patch_job_status(meta["namespace"], meta["name"], job_status.killing_status())
     metrics.JOB_PHASES.set(meta["uid"], phases.KILLING)
-    kopf.info(body, reason="Killing", message="deleting the job's pod and every job it submitted")
+    parent = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
+    parent_view: JobView | None = lookup(job_index, meta["namespace"], parent) if parent else None
+    if parent_view is None or not parent_view.deleting:
+        # One Event for the job that was killed, not one per job of its subtree.
+        kopf.event(body, type="Normal", reason="Killing",
+                   message="deleting the job's pod and every job it submitted")

@@ -19,8 +19,10 @@ async def new_api_client() -> client.ApiClient:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:
         await config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=os.environ.get("KUBECONFIG"),
-                                      client_configuration=configuration)
+            config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration)
+    # The default pool (100) lets a burst open a TLS connection per concurrent call, each
+    # with its own buffers; a few dozen keep the API server busy enough.
+    configuration.connection_pool_maxsize = 32
     return client.ApiClient(configuration)
 
 

@@ -29,7 +29,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.connect_timeout = 10
     settings.networking.request_timeout = 30
     settings.networking.connect_timeout = 10
-    settings.posting.level = logging.INFO
+    # kopf turns its per-object log lines at this level into Events; at INFO that is
+    # several "Handler ... succeeded" Events per job. Warnings and errors only: the
+    # Events worth reading (family made, pod made, running, killed) are posted explicitly.
+    settings.posting.level = logging.WARNING
     # Only our pods: a server-side selector, not a client-side filter over every pod.
     settings.watching.label_selectors[pod_events.PODS] = resource.LABEL_JOB
     operator_settings = OperatorSettings.from_env()

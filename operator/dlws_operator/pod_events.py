@@ -54,21 +54,24 @@ async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger:
             await kube.patch_job_status(namespace, name, job_status.pod_lost_status(body["metadata"]["name"]))
             kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
         return
-    new = job_status.status_from_pod(body, now=now(), deleting=view is not None and view.deleting)
+    if body["metadata"].get("deletionTimestamp") or (view is not None and view.deleting):
+        # Being killed: mark_killing shows the job Killing and the garbage collector removes
+        # the pod. A status write here would only make the collector's own patch of the
+        # dying job conflict and retry.
+        return
+    new = job_status.status_from_pod(body, now=now())
     if view is not None and view.mirrored == status_key(new):
         return  # the status says this already (e.g. a resync, or after an operator restart)
     job = await kube.patch_job_status(namespace, name, new)
     if job is None:
         return
-    if job["metadata"].get("deletionTimestamp") and new["phase"] != phases.KILLING:
-        # The kill began between the pod event and our patch: the job shows Killing.
-        await kube.patch_job_status(namespace, name, job_status.status_from_pod(body, now=now(), deleting=True))
-        return
+    # A kill that began between the pod event and this patch: mark_killing sees the
+    # job's next event (this patch's) and shows it Killing again.
     previous = metrics.JOB_PHASES.set(job_ref.metadata.uid, new["phase"])
-    if previous != new["phase"]:
-        kind = kopf.warn if new["phase"] == phases.FAILED else kopf.info
-        kind(job_ref, reason=f"Job{new['phase']}",
-             message=new.get("message") or f"pod {body['metadata']['name']} is {new['phase'].lower()}")
+    if previous != new["phase"] and new["phase"] != phases.PENDING:
+        kopf.event(job_ref, type="Warning" if new["phase"] == phases.FAILED else "Normal",
+                   reason=f"Job{new['phase']}",
+                   message=new.get("message") or f"pod {body['metadata']['name']} is {new['phase'].lower()}")
     if new.get("podIP") and previous in (None, phases.PENDING):
         age = _age_seconds(job["metadata"].get("creationTimestamp"))
         if age is not None:
