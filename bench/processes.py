@@ -147,6 +147,7 @@ def shim_process(kubeconfig: Path, port: int, log: Path) -> Process:
     argv = [str(BIN / "dlws-api-shim"), "--kubeconfig", str(kubeconfig),
             "--host", "127.0.0.1", "--port", str(port),
             "--max-live-jobs", "1000000", "--max-depth", "10",
-            "--submit-rate", "1000000", "--submit-burst", "1000000"]
+            "--submit-rate", "1000000", "--submit-burst", "1000000",
+            "--request-rate", "1000000", "--request-burst", "1000000"]
     return Process("dlws-api-shim", argv, env=_environ(), log=log,
                    ready_url=f"http://127.0.0.1:{port}/readyz")
