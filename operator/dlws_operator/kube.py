@@ -75,12 +75,6 @@ class Kube:
         return await unless_status(409, self.core.create_namespaced_pod(
             body["metadata"]["namespace"], body, _request_timeout=self.timeout)) is not None  # type: ignore[arg-type]
 
-    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        job = await unless_status(404, self.custom.get_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
-            _request_timeout=self.timeout))
-        return cast(dict[str, Any] | None, job)
-
     async def patch_job_status(self, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any] | None:
         """JSON-merge-patches the status subresource; None if the job is gone."""
         job = await unless_status(404, self.custom.patch_namespaced_custom_object_status(

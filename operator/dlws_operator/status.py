@@ -28,21 +28,20 @@ def _terminated(pod_status: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-def status_from_pod(pod: Mapping[str, Any], *, now: str, deleting: bool = False) -> dict[str, Any]:
-    """The job status a Pod implies. `now` stamps conditions the Pod has no time for."""
+def status_from_pod(pod: Mapping[str, Any], *, now: str) -> dict[str, Any]:
+    """The job status a Pod implies. `now` stamps conditions the Pod has no time for.
+    A job being killed is not mirrored from its Pod: killing_status() says what it shows."""
     pod_status = pod.get("status") or {}
     meta = pod.get("metadata") or {}
     generation = int((meta.get("annotations") or {}).get(GENERATION_ANNOTATION, "1"))
-    phase = phases.KILLING if deleting else _POD_PHASES.get(pod_status.get("phase", ""), phases.PENDING)
+    phase = _POD_PHASES.get(pod_status.get("phase", ""), phases.PENDING)
     terminated = _terminated(pod_status)
     ready = _condition(pod_status, "Ready")
-    is_ready = ready.get("status") == "True" and not deleting
+    is_ready = ready.get("status") == "True"
     reason = pod_status.get("reason") or terminated.get("reason")
     message = pod_status.get("message") or terminated.get("message")
     if phase == phases.FAILED and not message and "exitCode" in terminated:
         message = f"container exited with code {terminated['exitCode']}"
-    if phase == phases.KILLING:
-        reason, message = "Killing", "the job is being deleted with its pod and every job it submitted"
     status: dict[str, Any] = {
         "phase": phase,
         "podName": meta.get("name"),

@@ -44,8 +44,7 @@ def test_succeeded_pod_without_container_times_still_gets_completion_time() -> N
     assert (s["phase"], s["completionTime"]) == (phases.SUCCEEDED, NOW)
 
 
-def test_a_deleting_job_is_killing_whatever_its_pod_does() -> None:
-    s = status_from_pod(pod("Running", podIP="10.0.0.1"), now=NOW, deleting=True)
+def test_a_job_being_killed_shows_killing() -> None:
+    s = killing_status()
     assert s["phase"] == phases.KILLING
-    assert s["conditions"][0]["status"] == "False"
-    assert killing_status()["phase"] == phases.KILLING
+    assert s["reason"] == "Killing"
