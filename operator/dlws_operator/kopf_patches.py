@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 _ORIGINAL = aiotoggles.ToggleSet
 
 
-class AggregateToggleSet(_ORIGINAL):  # type: ignore[misc,valid-type]
+class AggregateToggleSet(_ORIGINAL):
     """kopf's ToggleSet, waking its waiters only when is_on() changes."""
 
     async def make_toggle(self, __val: bool = False, *, name: str | None = None) -> aiotoggles.Toggle:
@@ -61,5 +61,5 @@ def apply() -> bool:
         logger.warning("kopf's ToggleSet has changed; start-up with many jobs stays quadratic "
                        "(dlws_operator.kopf_patches not applied)")
         return False
-    aiotoggles.ToggleSet = AggregateToggleSet
+    aiotoggles.ToggleSet = AggregateToggleSet  # type: ignore[misc]
     return True
