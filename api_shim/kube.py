@@ -6,6 +6,7 @@ import os
 from kubernetes.aio import client, config
 
 from api_shim.settings import Settings
+from dlws_contract.http_session import client_session_kwargs
 
 
 async def new_api_client(settings: Settings) -> client.ApiClient:
@@ -19,4 +20,5 @@ async def new_api_client(settings: Settings) -> client.ApiClient:
     else:
         await config.load_kube_config(  # type: ignore[no-untyped-call]
             client_configuration=configuration, persist_config=False)
+    configuration.client_session_kwargs = client_session_kwargs(os.environ)
     return client.ApiClient(configuration=configuration)

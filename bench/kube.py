@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -25,6 +26,7 @@ from kubernetes.aio.client.exceptions import ApiException
 from api_shim.child_job import build_child
 from api_shim.records import JobRecord, record_from_object
 from dlws_contract import resource
+from dlws_contract.http_session import client_session_kwargs
 from dlws_contract.spec import JobSpec, spec_from_parameters
 
 T = TypeVar("T")
@@ -59,6 +61,7 @@ async def api_client(kubeconfig: Path, pool: int = 512) -> client.ApiClient:
     await config.load_kube_config(config_file=str(kubeconfig),  # type: ignore[no-untyped-call]
                                   client_configuration=configuration, persist_config=False)
     configuration.connection_pool_maxsize = pool
+    configuration.client_session_kwargs = client_session_kwargs(os.environ)
     return client.ApiClient(configuration)
 
 

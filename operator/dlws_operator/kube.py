@@ -8,6 +8,7 @@ from kubernetes.aio import client, config
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import resource
+from dlws_contract.http_session import client_session_kwargs
 
 T = TypeVar("T")
 
@@ -23,6 +24,7 @@ async def new_api_client() -> client.ApiClient:
     # The default pool (100) lets a burst open a TLS connection per concurrent call, each
     # with its own buffers; a few dozen keep the API server busy enough.
     configuration.connection_pool_maxsize = 32
+    configuration.client_session_kwargs = client_session_kwargs(os.environ)
     return client.ApiClient(configuration)
 
 
