@@ -15,7 +15,7 @@ checks the shape it relies on and, if kopf has changed, leaves kopf alone and sa
 (the operator is then correct, only slower to start).
 """
 import logging
-from typing import Any
+from collections.abc import Iterable
 
 from kopf._cogs.aiokits import aiotoggles
 
@@ -39,7 +39,7 @@ class AggregateToggleSet(_ORIGINAL):
     async def drop_toggle(self, toggle: aiotoggles.Toggle) -> None:
         await self.drop_toggles([toggle])
 
-    async def drop_toggles(self, toggles: Any) -> None:
+    async def drop_toggles(self, toggles: Iterable[aiotoggles.Toggle]) -> None:
         async with self._condition:
             before = self.is_on()
             self._toggles.difference_update(toggles)
