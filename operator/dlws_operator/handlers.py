@@ -130,7 +130,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
                 patch.status[key] = value
             return
     # status.podName is written with the pod's first mirrored status (pod_events), not
-    # here: one status write and one watch event fewer per job.
+    # here: for a child job that is one status write and one watch event fewer.
 
 
 @kopf.on.event(*JOBS)  # type: ignore[arg-type]  # (index keyword arguments)
