@@ -73,28 +73,28 @@ class FamilyLimits:
 
     def take_request(self, digest: str, now: float) -> None:
         """One request of any operation by the family; raises LimitExceeded past its rate."""
-        bucket = self._request_buckets.get(digest)
-        if bucket is None:
-            if len(self._request_buckets) >= PRUNE_AT:
-                self._prune(now)
-            bucket = self._request_buckets[digest] = TokenBucket(
-                self.request_rate, self.request_burst, self.request_burst, now)
-        wait = bucket.take(now)
+        wait = self._take(self._request_buckets, digest, self.request_rate, self.request_burst, now)
         if wait > 0:
             raise LimitExceeded("requests", f"too many requests: this family may make "
                                 f"{self.request_rate:g} requests per second (bursts of "
                                 f"{self.request_burst})", wait)
 
     def take_submission(self, digest: str, now: float) -> None:
-        bucket = self._buckets.get(digest)
-        if bucket is None:
-            if len(self._buckets) >= PRUNE_AT:
-                self._prune(now)
-            bucket = self._buckets[digest] = TokenBucket(self.rate, self.burst, self.burst, now)
-        wait = bucket.take(now)
+        wait = self._take(self._buckets, digest, self.rate, self.burst, now)
         if wait > 0:
             raise LimitExceeded("rate", f"too many submissions: this family may submit "
                                 f"{self.rate:g} jobs per second (bursts of {self.burst})", wait)
+
+    def _take(self, buckets: dict[str, TokenBucket], digest: str, rate: float, burst: int,
+              now: float) -> float:
+        """A token from the family's bucket in `buckets` (made full on first use): 0.0,
+        or the seconds until one is there."""
+        bucket = buckets.get(digest)
+        if bucket is None:
+            if len(buckets) >= PRUNE_AT:
+                self._prune(now)
+            bucket = buckets[digest] = TokenBucket(rate, burst, burst, now)
+        return bucket.take(now)
 
     def check_depth(self, depth: int) -> None:
         """depth: of the job to be made; the root is 0, its children 1."""
