@@ -10,7 +10,7 @@ from aiohttp import web
 from kubernetes.aio.client import CustomObjectsApi
 
 from api_shim.errors import error_middleware
-from api_shim.index_watch import IndexWatcher
+from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
 from api_shim.keys import LIMITS, METRICS, SETTINGS, STORE
 from api_shim.kube import new_api_client
@@ -33,8 +33,8 @@ async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
         index = JobIndex()
         app[STORE] = KubeJobStore(index, custom, timeout=settings.k8s_timeout)
         app[METRICS].watch_index(index)
-        watcher = IndexWatcher(custom, index, namespace=settings.namespace,
-                               request_timeout=settings.k8s_timeout)
+        watcher = index_watcher(api, index, namespace=settings.namespace,
+                                request_timeout=settings.k8s_timeout)
         task = asyncio.create_task(watcher.run(), name="dlwsjob-index-watch")
         try:
             yield

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from kubernetes.aio import client
 
-from api_shim.index_watch import IndexWatcher
+from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
 from api_shim.kube_store import KubeJobStore
 from api_shim.records import record_from_object
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.cluster
 async def store(api: client.ApiClient) -> AsyncIterator[KubeJobStore]:
     custom = client.CustomObjectsApi(api)
     index = JobIndex()
-    watcher = IndexWatcher(custom, index, namespace=None, request_timeout=10.0)
+    watcher = index_watcher(api, index, namespace=None, request_timeout=10.0)
     task = asyncio.create_task(watcher.run())
     try:
         await eventually(lambda: _synced(index), timeout=30, what="index synced")

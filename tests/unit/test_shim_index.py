@@ -93,12 +93,12 @@ async def test_a_change_to_another_job_does_not_wake_a_waiter() -> None:
     assert await waiting is False
 
 
-# --- watch events (the event handling of IndexWatcher; its stream is tested on a real
+# --- watch events (the event handling of the index's ListWatch; its stream is tested on a real
 # API server in tests/integration/test_shim_kube_store.py) ---------------------------------
 
 def watcher() -> Any:
-    from api_shim.index_watch import IndexWatcher
-    return IndexWatcher(None, JobIndex(), namespace=None, request_timeout=1.0)  # type: ignore[arg-type]
+    from api_shim.index_watch import index_watcher
+    return index_watcher(None, JobIndex(), namespace=None, request_timeout=1.0)  # type: ignore[arg-type]
 
 
 def event(kind: str, name: str, version: str, **status: object) -> dict:
@@ -109,29 +109,29 @@ def event(kind: str, name: str, version: str, **status: object) -> dict:
 
 def test_watch_events_update_the_index_and_move_the_version() -> None:
     w = watcher()
-    assert w._apply(event("ADDED", "c", "10"), "9") == "10"
-    assert w._apply(event("MODIFIED", "c", "11", podIP="10.0.0.2"), "10") == "11"
-    job = w.index.get("ns", "c")
+    assert w.apply(event("ADDED", "c", "10"), "9") == "10"
+    assert w.apply(event("MODIFIED", "c", "11", podIP="10.0.0.2"), "10") == "11"
+    job = w.cache.index.get("ns", "c")
     assert job is not None and job.pod_ip == "10.0.0.2"
-    assert w._apply(event("DELETED", "c", "12"), "11") == "12"
-    assert w.index.get("ns", "c") is None
+    assert w.apply(event("DELETED", "c", "12"), "11") == "12"
+    assert w.cache.index.get("ns", "c") is None
 
 
 def test_a_bookmark_only_moves_the_version() -> None:
     w = watcher()
     bookmark = {"type": "BOOKMARK", "object": {"kind": "DLWSJob", "metadata": {"resourceVersion": "42"}}}
-    assert w._apply(bookmark, "9") == "42" and len(w.index) == 0
+    assert w.apply(bookmark, "9") == "42" and len(w.cache.index) == 0
 
 
 def test_an_expired_version_asks_for_a_relist() -> None:
-    from api_shim.index_watch import _Expired
+    from dlws_contract.list_watch import Expired
     w = watcher()
-    with pytest.raises(_Expired):
-        w._apply({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}, "9")
+    with pytest.raises(Expired):
+        w.apply({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired"}}, "9")
 
 
 def test_another_watch_error_is_raised_for_a_retry() -> None:
     from kubernetes.aio.client.exceptions import ApiException
     w = watcher()
     with pytest.raises(ApiException):
-        w._apply({"type": "ERROR", "object": {"kind": "Status", "code": 500, "message": "etcd"}}, "9")
+        w.apply({"type": "ERROR", "object": {"kind": "Status", "code": 500, "message": "etcd"}}, "9")
