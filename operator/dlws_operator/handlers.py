@@ -5,7 +5,7 @@ a handler that runs twice or an operator restarted at any moment finds what it m
 instead of making it again. No handler here adds a finalizer: a kill never waits on us.
 """
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import kopf
 from kubernetes.aio.client.exceptions import ApiException
@@ -15,8 +15,12 @@ from dlws_operator import family, metrics, pod_spec
 from dlws_operator.indexes import JobView, lookup
 from dlws_operator import status as job_status
 from dlws_operator.kube import Kube, namespace_terminating
+from dlws_operator.pod_cache import PodCache
 from dlws_operator.retry import retry_transient
 from dlws_operator.settings import OperatorSettings
+
+if TYPE_CHECKING:
+    from dlws_operator.pod_events import PodMirror  # which imports this module
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
 
@@ -73,10 +77,10 @@ async def verify_child(kube: Kube, job: kopf.Body, job_index: kopf.Index[Any, An
     return None
 
 
-def already_running(meta: kopf.Meta, status: kopf.Status, pod_index: kopf.Index[Any, Any]) -> bool:
+def already_running(meta: kopf.Meta, status: kopf.Status, pods: PodCache) -> bool:
     """Whether an earlier run made everything (the operator restarted): the job's pod
     exists and, on a root, the family label is the one we wrote."""
-    if lookup(pod_index, meta["namespace"], resource.pod_name(meta["name"])) != meta["uid"]:
+    if pods.owner_uid(meta["namespace"], resource.pod_name(meta["name"])) != meta["uid"]:
         return False
     labels = meta.get("labels") or {}
     return not is_root(dict(labels)) or (
@@ -88,9 +92,10 @@ def already_running(meta: kopf.Meta, status: kopf.Status, pod_index: kopf.Index[
 @kopf.on.create(*JOBS)  # type: ignore[arg-type]
 @metrics.count_errors("run_job")
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                  memo: kopf.Memo, logger: kopf.Logger, job_index: kopf.Index[Any, Any],
-                  pod_index: kopf.Index[Any, Any], **_: Any) -> None:
-    if meta.get("deletionTimestamp") or already_running(meta, status, pod_index):
+                  memo: kopf.Memo, logger: kopf.Logger, job_index: kopf.Index[Any, Any], **_: Any) -> None:
+    mirror: PodMirror = memo["pods"]
+    await mirror.synced()  # "is its pod there?" needs every pod listed
+    if meta.get("deletionTimestamp") or already_running(meta, status, mirror.cache):
         return
     try:
         await start_job(body, meta, status, patch, memo, job_index)
@@ -139,6 +144,9 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
 async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo,
                        job_index: kopf.Index[Any, Any], **_: Any) -> None:
     """A job being deleted shows Killing while garbage collection removes its subtree."""
+    # Runs for every job event, so the first run tells the pod mirror that kopf's job
+    # index is complete (kopf holds every handler until it is).
+    memo["pods"].jobs_indexed.set()
     meta = body["metadata"]
     if type == "DELETED":
         metrics.JOB_PHASES.forget(meta["uid"])

@@ -1,5 +1,7 @@
 """Entry point: configures kopf for production and runs it. Handlers live in their modules."""
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 from typing import Any
@@ -15,8 +17,10 @@ from dlws_operator.settings import OperatorSettings
 STORAGE_PREFIX = f"operator.{resource.GROUP}"
 
 
-@kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+# kopf passes indexes as keyword arguments its handler protocols do not list.
+@kopf.on.startup()  # type: ignore[arg-type]
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, job_index: kopf.Index[Any, Any],
+                    **_: Any) -> None:
     # Progress and diff-base annotations live in our own domain, not kopf.zalando.org.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -33,12 +37,16 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # several "Handler ... succeeded" Events per job. Warnings and errors only: the
     # Events worth reading (family made, pod made, running, killed) are posted explicitly.
     settings.posting.level = logging.WARNING
-    # Only our pods: a server-side selector, not a client-side filter over every pod.
-    settings.watching.label_selectors[pod_events.PODS] = resource.LABEL_JOB
     operator_settings = OperatorSettings.from_env()
     api = await new_api_client()
+    kube = Kube(api, operator_settings.request_timeout)
     memo["settings"] = operator_settings
-    memo["kube"] = Kube(api, operator_settings.request_timeout)
+    memo["kube"] = kube
+    # The pod mirror runs beside kopf, not in it (see pod_events.py), for the operator's life.
+    mirror = pod_events.PodMirror(kube, job_index, namespaces=memo["namespaces"],
+                                  request_timeout=operator_settings.request_timeout)
+    memo["pods"] = mirror
+    memo["pods_task"] = asyncio.create_task(mirror.run(), name="pod-mirror")
 
 
 @kopf.on.login()
@@ -55,6 +63,11 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.on.cleanup()
 async def close_client(memo: kopf.Memo, **_: Any) -> None:
+    task: asyncio.Task[None] | None = memo.get("pods_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     kube: Kube | None = memo.get("kube")
     if kube is not None:
         await kube.api.close()  # type: ignore[no-untyped-call]
@@ -90,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
-        memo=kopf.Memo(),
+        memo=kopf.Memo(namespaces=args.namespace),
     )
 
 

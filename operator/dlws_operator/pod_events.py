@@ -1,29 +1,37 @@
-"""Mirrors each job's Pod into the job's status. Pods are watched with a server-side label
-selector (set in main.py), so the operator never streams the cluster's other pods."""
+"""Mirrors each job's Pod into the job's status.
+
+Pods are not watched through kopf: kopf gives every object a worker that holds its
+queued events in full, which with thousands of pods was most of the operator's memory
+and CPU (docs/benchmarks.md). Here one list + watch (a server-side label selector: the
+operator never streams the cluster's other pods) keeps slim copies of the jobs' pods,
+and a few workers write each changed pod's latest state into its job's status.
+"""
+from __future__ import annotations
+
+import asyncio
 import datetime
-from typing import Any
+import logging
+from typing import Any, Final
 
 import kopf
+from kubernetes.aio.client.exceptions import ApiException
 
-from dlws_contract import phases, resource
+from dlws_contract import kube_api, phases, resource
+from dlws_contract.list_watch import ListWatch
 from dlws_operator import metrics
 from dlws_operator import status as job_status
+from dlws_operator.events import JobRef, job_event
 from dlws_operator.handlers import now
 from dlws_operator.indexes import JobView, lookup, status_key
-from dlws_operator.kube import Kube
+from dlws_operator.kube import Kube, namespace_terminating
+from dlws_operator.pod_cache import Change, PodCache, PodKey, controller_ref
 from dlws_operator.retry import retry_transient
+from dlws_operator.work_queue import KeyQueue
 
-PODS = ("", "v1", "pods")
+log = logging.getLogger(__name__)
 
-
-def owning_job(pod: kopf.Body) -> kopf.Body | None:
-    """The DLWSJob that controls this Pod, as an object reference kopf can post events to."""
-    for ref in pod["metadata"].get("ownerReferences") or []:
-        if ref.get("kind") == resource.KIND and ref.get("controller"):
-            return kopf.Body({"apiVersion": ref["apiVersion"], "kind": ref["kind"],
-                              "metadata": {"name": ref["name"], "uid": ref["uid"],
-                                           "namespace": pod["metadata"]["namespace"]}})
-    return None
+# Status writes in flight at once; the API client's pool (32) is shared with run_job.
+WORKERS: Final = 16
 
 
 def _age_seconds(created: str | None) -> float | None:
@@ -33,46 +41,95 @@ def _age_seconds(created: str | None) -> float | None:
     return (datetime.datetime.now(datetime.timezone.utc) - then).total_seconds()
 
 
-# kopf passes indexes as keyword arguments its handler protocols do not list.
-@kopf.on.event(*PODS, labels={resource.LABEL_JOB: kopf.PRESENT})  # type: ignore[arg-type]
-@metrics.count_errors("mirror_pod")
-@retry_transient("mirroring a pod into its job's status")
-async def mirror_pod(type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger,
-                     job_index: kopf.Index[Any, Any], **_: Any) -> None:
-    job_ref = owning_job(body)
-    if job_ref is None:
-        return
-    kube: Kube = memo["kube"]
-    namespace, name = job_ref.metadata.namespace or "", job_ref.metadata.name or ""
-    view: JobView | None = lookup(job_index, namespace, name)
-    if view is not None and view.uid != job_ref.metadata.uid:
-        view = None  # a new job of the same name; this pod belonged to the old one
-    if type == "DELETED":
-        # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
-        # from under a live, unfinished job means the job failed.
-        if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
-            await kube.patch_job_status(namespace, name, job_status.pod_lost_status(body["metadata"]["name"]))
-            kopf.warn(job_ref, reason="PodDeleted", message="the job's pod was deleted; the job has failed")
-        return
-    if body["metadata"].get("deletionTimestamp") or (view is not None and view.deleting):
-        # Being killed: mark_killing shows the job Killing and the garbage collector removes
-        # the pod. A status write here would only make the collector's own patch of the
-        # dying job conflict and retry.
-        return
-    new = job_status.status_from_pod(body, now=now())
-    if view is not None and view.mirrored == status_key(new):
-        return  # the status says this already (e.g. a resync, or after an operator restart)
-    job = await kube.patch_job_status(namespace, name, new)
-    if job is None:
-        return
-    # A kill that began between the pod event and this patch: mark_killing sees the
-    # job's next event (this patch's) and shows it Killing again.
-    previous = metrics.JOB_PHASES.set(job_ref.metadata.uid, new["phase"])
-    if previous != new["phase"] and new["phase"] != phases.PENDING:
-        kopf.event(job_ref, type="Warning" if new["phase"] == phases.FAILED else "Normal",
-                   reason=f"Job{new['phase']}",
-                   message=new.get("message") or f"pod {body['metadata']['name']} is {new['phase'].lower()}")
-    if new.get("podIP") and previous in (None, phases.PENDING):
-        age = _age_seconds(job["metadata"].get("creationTimestamp"))
-        if age is not None:
-            metrics.TIME_TO_POD_IP.observe(age)
+class PodMirror:
+    def __init__(self, kube: Kube, job_index: kopf.Index[Any, Any], *, namespaces: list[str],
+                 request_timeout: float) -> None:
+        self.kube = kube
+        self.job_index = job_index
+        self.queue: KeyQueue[PodKey] = KeyQueue()
+        self.cache = PodCache(self.queue)
+        self.watches = [
+            ListWatch(kube.api, kube_api.collection_path("", "v1", "pods", ns), self.cache,
+                      label_selector=resource.LABEL_JOB, request_timeout=request_timeout, what="pods")
+            for ns in (namespaces or [None])]  # type: ignore[list-item]  # None: every namespace
+        # kopf runs no job handler before its job index holds every job; the first one to
+        # run sets this (handlers.mark_killing). Until then a pod cannot be compared with its
+        # job's status, and a restarted operator would rewrite every status.
+        self.jobs_indexed = asyncio.Event()
+
+    async def synced(self) -> None:
+        """Returns once every pod that existed at start-up is in the cache."""
+        for watch in self.watches:
+            await watch.synced.wait()
+
+    async def run(self) -> None:
+        """Runs until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for watch in self.watches:
+                group.create_task(watch.run())
+            for _ in range(WORKERS):
+                group.create_task(self._worker())
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            change = self.cache.change(key)
+            try:
+                if change is not None:
+                    await self.jobs_indexed.wait()
+                    await self._write(change)
+            except Exception:  # one pod's trouble must not stop the others
+                log.exception("mirroring pod %s/%s into its job's status failed", *key)
+            finally:
+                if change is not None:
+                    self.cache.forget(key, change)
+                # A change that came in meanwhile queues the key again, for its latest state.
+                self.queue.done(key)
+
+    @retry_transient("mirroring a pod into its job's status")
+    async def _write(self, change: Change) -> None:
+        pod = change.pod
+        ref = controller_ref(pod)
+        if ref is None:
+            return
+        job = JobRef(pod["metadata"]["namespace"], str(ref["name"]), str(ref["uid"]))
+        view: JobView | None = lookup(self.job_index, job.namespace, job.name)
+        if view is not None and view.uid != job.uid:
+            view = None  # a new job of the same name; this pod belonged to the old one
+        if change.deleted:
+            # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
+            # from under a live, unfinished job means the job failed.
+            if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
+                await self.kube.patch_job_status(job.namespace, job.name,
+                                                 job_status.pod_lost_status(pod["metadata"]["name"]))
+                await self._event(job, "Warning", "PodDeleted", "the job's pod was deleted; the job has failed")
+            return
+        if pod["metadata"].get("deletionTimestamp") or (view is not None and view.deleting):
+            # Being killed: mark_killing shows the job Killing and the garbage collector removes
+            # the pod. A status write here would only make the collector's own patch of the
+            # dying job conflict and retry.
+            return
+        new = job_status.status_from_pod(pod, now=now())
+        if view is not None and view.mirrored == status_key(new):
+            return  # the status says this already (e.g. after an operator restart)
+        written = await self.kube.patch_job_status(job.namespace, job.name, new)
+        if written is None:
+            return
+        # A kill that began between the pod event and this patch: mark_killing sees the
+        # job's next event (this patch's) and shows it Killing again.
+        previous = metrics.JOB_PHASES.set(job.uid, new["phase"])
+        if previous != new["phase"] and new["phase"] != phases.PENDING:
+            await self._event(job, "Warning" if new["phase"] == phases.FAILED else "Normal", f"Job{new['phase']}",
+                              new.get("message") or f"pod {pod['metadata']['name']} is {new['phase'].lower()}")
+        if new.get("podIP") and previous in (None, phases.PENDING):
+            age = _age_seconds(written["metadata"].get("creationTimestamp"))
+            if age is not None:
+                metrics.TIME_TO_POD_IP.observe(age)
+
+    async def _event(self, job: JobRef, event_type: str, reason: str, message: str) -> None:
+        try:
+            await self.kube.post_event(job_event(job, type=event_type, reason=reason, message=message, now=now()))
+        except Exception as exc:  # an Event is news, not state: never fail the mirror for one
+            if not namespace_terminating(exc):
+                log.warning("posting event %s for job %s/%s failed: %s", reason, job.namespace, job.name,
+                            f"HTTP {exc.status}" if isinstance(exc, ApiException) else type(exc).__name__)

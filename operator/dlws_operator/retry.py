@@ -1,12 +1,12 @@
-"""Retries for kopf event handlers.
+"""Retries for event-driven writes: kopf event handlers and the pod mirror's workers.
 
 kopf retries a failed on.create/on.resume handler, but an exception from an on.event
 handler is logged and dropped. A job's status is written from pod events, so a status
 patch that failed while the API server or etcd restarted would be lost until the pod
-changed again, which for a finished pod is never. Event handlers here are idempotent (they
-write what the event's object implies), so on a transient failure they run again, with
-backoff, until the API answers. kopf hands an object's events to one worker in order, so
-a newer event for the same pod waits and then runs after the retried one.
+changed again, which for a finished pod is never. These writes are idempotent (they
+write what the object implies), so on a transient failure they run again, with backoff,
+until the API answers. Both kopf and the pod mirror's work queue hand one object to one
+worker at a time, so a newer change to the same object waits and runs after the retry.
 """
 import asyncio
 import functools
