@@ -12,8 +12,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping
-from typing import Any, Final, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from kubernetes.aio.client.api_client import ApiClient
 from kubernetes.aio.client.exceptions import ApiException
@@ -23,6 +23,7 @@ from dlws_contract import kube_api
 log = logging.getLogger(__name__)
 
 Object = Mapping[str, Any]
+T = TypeVar("T")
 
 LIST_PAGE: Final = 500
 # The server ends each watch after this long (spread so replicas do not relist together);
@@ -32,27 +33,32 @@ CLIENT_MARGIN: Final = 30.0
 BACKOFF_MAX: Final = 30.0
 
 
-class Cache(Protocol):
-    """What a ListWatch keeps in step. Called on the event loop, one call at a time."""
+class Cache(Protocol[T]):
+    """What a ListWatch keeps in step, given each object as the ListWatch's `keep` made
+    it. Called on the event loop, one call at a time."""
 
-    def replace_all(self, objects: list[Object]) -> None:
+    def replace_all(self, objects: list[T]) -> None:
         """The whole collection, after a (re)list: whatever is not in it is gone."""
 
-    def upsert(self, obj: Object) -> None: ...
+    def upsert(self, obj: T) -> None: ...
 
-    def remove(self, obj: Object) -> None: ...
+    def remove(self, obj: T) -> None: ...
 
 
 class Expired(Exception):
     """The resourceVersion we hold is too old: list again."""
 
 
-class ListWatch:
-    def __init__(self, api: ApiClient, path: str, cache: Cache, *, request_timeout: float,
-                 label_selector: str | None = None, what: str = "objects") -> None:
+class ListWatch(Generic[T]):
+    """`keep` turns each object into what the cache holds, as it arrives: a list of
+    thousands of objects is never held in full, only what the cache keeps of each."""
+
+    def __init__(self, api: ApiClient, path: str, cache: Cache[T], keep: Callable[[Object], T], *,
+                 request_timeout: float, label_selector: str | None = None, what: str = "objects") -> None:
         self.api = api
         self.path = path
         self.cache = cache
+        self.keep = keep
         self.request_timeout = request_timeout
         self.selector: list[tuple[str, Any]] = [("labelSelector", label_selector)] if label_selector else []
         self.what = what
@@ -82,7 +88,7 @@ class ListWatch:
                 delay = min(delay * 2, BACKOFF_MAX)
 
     async def _relist(self) -> str:
-        objects: list[Object] = []
+        objects: list[T] = []
         cont: str | None = None
         version = ""
         while True:
@@ -98,7 +104,7 @@ class ListWatch:
             meta = page.get("metadata") or {}
             if not version:
                 version = str(meta.get("resourceVersion", ""))
-            objects.extend(page.get("items") or [])
+            objects.extend(self.keep(item) for item in page.get("items") or [])
             cont = meta.get("continue") or None
             if not cont:
                 break
@@ -138,9 +144,9 @@ class ListWatch:
             raise ApiException(status=obj.get("code"), reason=str(obj.get("message", ""))[:300])
         new_version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
         if kind in ("ADDED", "MODIFIED"):
-            self.cache.upsert(obj)
+            self.cache.upsert(self.keep(obj))
         elif kind == "DELETED":
-            self.cache.remove(obj)
+            self.cache.remove(self.keep(obj))
         # BOOKMARK: only the version moves on.
         return new_version
 

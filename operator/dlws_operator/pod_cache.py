@@ -74,8 +74,9 @@ class PodCache:
     def __len__(self) -> int:
         return len(self._live)
 
-    def replace_all(self, objects: list[Mapping[str, Any]]) -> None:
-        fresh = {pod_key(o): slim_pod(o) for o in objects}
+    # The ListWatch hands over slim pods (its `keep` is slim_pod).
+    def replace_all(self, objects: list[Pod]) -> None:
+        fresh = {pod_key(o): o for o in objects}
         for key in self._live.keys() - fresh.keys():  # deleted while the watch was down
             self._gone[key] = self._live[key]
             self.queue.add(key)
@@ -85,16 +86,16 @@ class PodCache:
                 self.queue.add(key)
         self._live = fresh
 
-    def upsert(self, obj: Mapping[str, Any]) -> None:
-        key, pod = pod_key(obj), slim_pod(obj)
+    def upsert(self, pod: Pod) -> None:
+        key = pod_key(pod)
         self._gone.pop(key, None)
         if self._live.get(key) != pod:  # e.g. a change to a field the operator ignores
             self._live[key] = pod
             self.queue.add(key)
 
-    def remove(self, obj: Mapping[str, Any]) -> None:
-        key = pod_key(obj)
-        self._gone[key] = slim_pod(obj)
+    def remove(self, pod: Pod) -> None:
+        key = pod_key(pod)
+        self._gone[key] = pod
         self._live.pop(key, None)
         self.queue.add(key)
 

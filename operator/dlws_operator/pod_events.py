@@ -24,7 +24,7 @@ from dlws_operator.events import JobRef, job_event
 from dlws_operator.handlers import now
 from dlws_operator.indexes import JobView, lookup, status_key
 from dlws_operator.kube import Kube, namespace_terminating
-from dlws_operator.pod_cache import Change, PodCache, PodKey, controller_ref
+from dlws_operator.pod_cache import Change, PodCache, PodKey, controller_ref, slim_pod
 from dlws_operator.retry import retry_transient
 from dlws_operator.work_queue import KeyQueue
 
@@ -49,7 +49,7 @@ class PodMirror:
         self.queue: KeyQueue[PodKey] = KeyQueue()
         self.cache = PodCache(self.queue)
         self.watches = [
-            ListWatch(kube.api, kube_api.collection_path("", "v1", "pods", ns), self.cache,
+            ListWatch(kube.api, kube_api.collection_path("", "v1", "pods", ns), self.cache, slim_pod,
                       label_selector=resource.LABEL_JOB, request_timeout=request_timeout, what="pods")
             for ns in (namespaces or [None])]  # type: ignore[list-item]  # None: every namespace
         # kopf runs no job handler before its job index holds every job; the first one to

@@ -64,9 +64,9 @@ def test_a_slim_pod_keeps_only_the_controlling_job_and_drops_the_bulk() -> None:
 async def test_changes_to_one_pod_coalesce_into_one_queued_key() -> None:
     queue: KeyQueue[tuple[str, str]] = KeyQueue()
     cache = PodCache(queue)
-    cache.upsert(full_pod(phase="Pending"))
-    cache.upsert(full_pod(phase="Running"))
-    cache.upsert(full_pod(phase="Running"))
+    cache.upsert(slim_pod(full_pod(phase="Pending")))
+    cache.upsert(slim_pod(full_pod(phase="Running")))
+    cache.upsert(slim_pod(full_pod(phase="Running")))
     assert len(queue) == 1
     key = await queue.get()
     change = cache.change(key)
@@ -75,7 +75,7 @@ async def test_changes_to_one_pod_coalesce_into_one_queued_key() -> None:
     assert len(queue) == 0
     unchanged = full_pod()
     unchanged["metadata"]["resourceVersion"] = "8"  # a field the operator does not read
-    cache.upsert(unchanged)
+    cache.upsert(slim_pod(unchanged))
     assert len(queue) == 0
 
 
@@ -94,13 +94,13 @@ async def test_a_key_changed_while_busy_is_handled_again_and_never_twice_at_once
 def test_a_deletion_stays_until_handled_and_a_relist_notices_missed_ones() -> None:
     queue: KeyQueue[tuple[str, str]] = KeyQueue()
     cache = PodCache(queue)
-    cache.replace_all([full_pod("a"), full_pod("b")])
+    cache.replace_all([slim_pod(full_pod("a")), slim_pod(full_pod("b"))])
     assert cache.owner_uid("ns", "a") == "job-a"
-    cache.remove(full_pod("a"))
+    cache.remove(slim_pod(full_pod("a")))
     assert cache.owner_uid("ns", "a") is None
     gone = cache.change(("ns", "a"))
     assert gone is not None and gone.deleted
-    cache.replace_all([full_pod("a")])  # made again before the deletion was handled
+    cache.replace_all([slim_pod(full_pod("a"))])  # made again before the deletion was handled
     cache.forget(("ns", "a"), gone)
     again = cache.change(("ns", "a"))
     assert again is not None and not again.deleted
