@@ -86,6 +86,7 @@ class PodMirror:
                 # A change that came in meanwhile queues the key again, for its latest state.
                 self.queue.done(key)
 
+    @metrics.count_errors("mirror_pod")
     @retry_transient("mirroring a pod into its job's status")
     async def _write(self, change: Change) -> None:
         pod = change.pod
