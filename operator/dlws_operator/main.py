@@ -10,7 +10,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from dlws_contract import resource
-from dlws_operator import handlers, indexes, kopf_patches, pod_events  # noqa: F401  (registers the handlers)
+from dlws_operator import handlers, indexes, kopf_patches, pod_events, tls_buffers  # noqa: F401  (registers the handlers)
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.settings import OperatorSettings
 
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["KUBECONFIG"] = args.kubeconfig
     kopf.configure(verbose=args.verbose)
     kopf_patches.apply()
+    tls_buffers.apply()
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_host)
     kopf.run(
