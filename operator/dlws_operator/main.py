@@ -78,6 +78,16 @@ async def kube_client_open(memo: kopf.Memo, **_: Any) -> bool:
     return "kube" in memo
 
 
+@kopf.on.probe(id="pod_mirror")
+async def pod_mirror_running(memo: kopf.Memo, **_: Any) -> bool:
+    """The pod mirror runs beside kopf, so kopf would not notice it stop. It never ends
+    on its own; if it has, the liveness endpoint fails and Kubernetes restarts us."""
+    task: asyncio.Task[None] | None = memo.get("pods_task")
+    if task is not None and task.done():
+        raise kopf.PermanentError("the pod mirror has stopped; job status is no longer written")
+    return task is not None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dlws-operator", description=__doc__)
     parser.add_argument("--namespace", "-n", action="append", default=[],
