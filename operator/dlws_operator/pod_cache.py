@@ -71,9 +71,6 @@ class PodCache:
         self._live: dict[PodKey, Pod] = {}
         self._gone: dict[PodKey, Pod] = {}
 
-    def __len__(self) -> int:
-        return len(self._live)
-
     # The ListWatch hands over slim pods (its `keep` is slim_pod).
     def replace_all(self, objects: list[Pod]) -> None:
         fresh = {pod_key(o): o for o in objects}
