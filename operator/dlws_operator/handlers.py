@@ -98,7 +98,8 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
     if meta.get("deletionTimestamp") or already_running(meta, status, mirror.cache):
         return
     try:
-        await start_job(body, meta, status, patch, memo, job_index)
+        async with memo["starts"]:  # a bounded number at once: see OperatorSettings
+            await start_job(body, meta, status, patch, memo, job_index)
     except ApiException as exc:
         if not namespace_terminating(exc):
             raise
@@ -150,6 +151,7 @@ async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo,
     meta = body["metadata"]
     if type == "DELETED":
         metrics.JOB_PHASES.forget(meta["uid"])
+        memo["handled"].forget(meta["uid"])
         return
     if not meta.get("deletionTimestamp"):
         return

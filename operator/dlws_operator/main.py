@@ -1,7 +1,6 @@
 """Entry point: configures kopf for production and runs it. Handlers live in their modules."""
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 from typing import Any
@@ -11,20 +10,22 @@ from prometheus_client import start_http_server
 
 from dlws_contract import resource
 from dlws_operator import handlers, indexes, kopf_patches, pod_events, tls_buffers  # noqa: F401  (registers the handlers)
+from dlws_operator.kopf_storage import HandledJobs, ProgressAnnotations
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.settings import OperatorSettings
 
 STORAGE_PREFIX = f"operator.{resource.GROUP}"
+logger = logging.getLogger(__name__)
 
 
 # kopf passes indexes as keyword arguments its handler protocols do not list.
 @kopf.on.startup()  # type: ignore[arg-type]
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, job_index: kopf.Index[Any, Any],
                     **_: Any) -> None:
-    # Progress and diff-base annotations live in our own domain, not kopf.zalando.org.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=STORAGE_PREFIX, key="last-handled-configuration")
+    # What kopf keeps on each job: nothing once its handlers succeed (kopf_storage.py).
+    # Progress annotations, while a handler retries, live in our own domain.
+    settings.persistence.progress_storage = ProgressAnnotations(prefix=STORAGE_PREFIX)
+    memo["handled"] = settings.persistence.diffbase_storage = HandledJobs()
     settings.persistence.finalizer = f"{STORAGE_PREFIX}/finalizer"  # never added: no delete handlers
     # Watches end server-side every few minutes and are resumed, so a silently dropped
     # connection is noticed; API calls time out instead of hanging a handler.
@@ -37,10 +38,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, job_index:
     # several "Handler ... succeeded" Events per job. Warnings and errors only: the
     # Events worth reading (family made, pod made, running, killed) are posted explicitly.
     settings.posting.level = logging.WARNING
-    operator_settings = OperatorSettings.from_env()
+    operator_settings: OperatorSettings = memo["settings"]
     api = await new_api_client()
     kube = Kube(api, operator_settings.request_timeout)
-    memo["settings"] = operator_settings
+    memo["starts"] = asyncio.Semaphore(operator_settings.concurrent_starts)
     memo["kube"] = kube
     # The pod mirror runs beside kopf, not in it (see pod_events.py), for the operator's life.
     mirror = pod_events.PodMirror(kube, job_index, namespaces=memo["namespaces"],
@@ -66,8 +67,12 @@ async def close_client(memo: kopf.Memo, **_: Any) -> None:
     task: asyncio.Task[None] | None = memo.get("pods_task")
     if task is not None:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001  # kopf would retry this cleanup every minute, forever
+            logger.exception("the pod mirror had failed before shutdown")
     kube: Kube | None = memo.get("kube")
     if kube is not None:
         await kube.api.close()  # type: ignore[no-untyped-call]
@@ -100,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
                         "else $KUBECONFIG or ~/.kube/config")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
+    try:  # here, not in a kopf startup handler, which would retry a bad value forever
+        operator_settings = OperatorSettings.from_env()
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.kubeconfig:
         # Both kopf's own login and our kubernetes.aio client read it from here.
         os.environ["KUBECONFIG"] = args.kubeconfig
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
-        memo=kopf.Memo(namespaces=args.namespace),
+        memo=kopf.Memo(namespaces=args.namespace, settings=operator_settings),
     )
 
 

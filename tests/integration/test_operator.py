@@ -74,6 +74,18 @@ async def gone(jobs: Jobs, names: list[str]) -> bool:
     return not left and not pods
 
 
+async def test_handled_jobs_carry_no_operator_annotations(jobs: Jobs) -> None:
+    """kopf's diff base and marker are not written (kopf_storage.py): each was one more
+    PATCH and watch event per job, and the diff base a second copy of the spec."""
+    await jobs.root("delta")
+    root = await jobs.family_ready("delta")
+    await jobs.child(root, "delta-kid")
+    for name in ("delta", "delta-kid"):
+        job = await jobs.running_with_ip(name)
+        annotations = job["metadata"].get("annotations") or {}
+        assert not [k for k in annotations if k.startswith(f"operator.{resource.GROUP}/")], annotations
+
+
 async def test_killing_the_root_removes_every_job_pod_and_the_secret(jobs: Jobs) -> None:
     root, children, grandchildren = await three_level_family(jobs, "fam")
     names = [j["metadata"]["name"] for j in [root, *children, *grandchildren]]
