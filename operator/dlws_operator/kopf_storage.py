@@ -17,6 +17,7 @@ kopf treats each job as new and runs run_job, which is registered for creation a
 resumption alike and finds the pod it made. Progress records are still written as kopf
 writes them while a handler retries, marker included; they survive restarts.
 """
+from collections.abc import Iterable
 from typing import Any
 
 import kopf
@@ -29,9 +30,16 @@ class HandledJobs(kopf.DiffBaseStorage):
         super().__init__()
         self._uids: set[str] = set()
 
+    def build(self, *, body: kopf.Body, extra_fields: Iterable[Any] | None = None) -> kopf.BodyEssence:
+        # kopf compares essences only to find what changed for update and field handlers,
+        # which we do not have (tests/unit/test_operator_kopf_storage.py fails if one is
+        # added). An empty essence spares kopf four deep copies of the job per event
+        # (8 % of the operator's CPU during a 1,000-job kill, py-spy).
+        return kopf.BodyEssence()
+
     def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
-        # The job's current essence, so kopf sees "no change" (or "resume", at start-up).
-        return self.build(body=body) if body.metadata.uid in self._uids else None
+        # Equal to build(): kopf then sees "no change" (or "resume", at start-up).
+        return kopf.BodyEssence() if body.metadata.uid in self._uids else None
 
     def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
         self._uids.add(str(body.metadata.uid))  # nothing goes into the patch

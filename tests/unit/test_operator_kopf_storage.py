@@ -70,3 +70,18 @@ def test_other_annotations_in_the_patch_are_kept() -> None:
     storage.store(key="run_job", record=record(), body=job, patch=patch)
     storage.purge(key="run_job", body=job, patch=patch)
     assert dict(patch) == {"metadata": {"annotations": {"team": "a"}, "labels": {"l": "w"}}}
+
+
+def test_no_handler_needs_what_changed() -> None:
+    """HandledJobs keeps no essence, so an update or field handler would never run:
+    adding one needs kopf's diff base back (main.configure)."""
+    import dlws_operator.main  # noqa: F401  (registers the handlers)
+    from kopf._core.intents.causes import Reason  # no public name for the reasons
+
+    registry = kopf.get_default_registry()
+    handlers = registry._changing.get_all_handlers()
+    assert handlers, "no changing handlers registered: this test would prove nothing"
+    for handler in handlers:
+        creation = handler.reason == Reason.CREATE
+        resumption = handler.reason is None and handler.initial  # how kopf registers on.resume
+        assert (creation or resumption) and handler.field is None, handler.id
