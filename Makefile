@@ -49,6 +49,7 @@ lint: $(VENV)/.installed
 	ln -sfn ../../operator/dlws_operator $(TYPECHECK)/dlws_operator
 	ln -sfn ../../api_shim $(TYPECHECK)/api_shim
 	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim
+	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache bench
 	$(PY) -m mypy devcluster
 
 test-unit: $(VENV)/.installed

@@ -15,6 +15,14 @@ Measured at 1 in flight (sequential, the two paths interleaved one job at a time
 at N in flight (N jobs started at once; each job's own latency counts; rounds alternate
 which path goes first, and each starts once the operator is idle). Ratio: shim p50 / bare-Pod p50, and p90 for information.
 Goal: p50 ratio <= 1.5 at 1 and at N.
+
+Diagnostic, the floor of any design whose Pod is owned by its DLWSJob (the kill cascade
+needs that ownerReference): with the operator stopped, this process creates a DLWSJob
+exactly as the shim does, then at once the Pod the operator would make (same name, same
+controller ownerReference to the new job's uid), and times until the podIP appears in
+the same watch. Nothing of ours runs: no shim, no operator, no status write. It is
+measured in its own phase, interleaved with a fresh set of bare Pods (the floor's ratio
+is against those), at 1 and at N in flight.
 """
 from __future__ import annotations
 
@@ -29,6 +37,7 @@ from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.processes import wait_idle
 from bench.kube import Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, pods_call, read_json, scratch_namespace
+from dlws_contract import resource
 from bench.stats import summary_ms
 
 KIND_LABEL = "bench.dlworkspace.io/kind"
@@ -40,7 +49,7 @@ async def measure(ctx: Context) -> Measurement:
         jobs = JobsApi(ctx.api, ns)
         family = await jobs.make_family("ip-root")
         core = client.CoreV1Api(ctx.api)
-        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=f"{KIND_LABEL}=bare")
+        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=KIND_LABEL)
         await pods.start()
         try:
             async def bare() -> float:
@@ -65,6 +74,15 @@ async def measure(ctx: Context) -> Measurement:
                     if i > 0:
                         sequential[name].append(took)
 
+            async def floor(job_family: Family = family) -> float:
+                start = time.perf_counter()
+                job = await jobs.create(jobs.child_body(job_family, job_family.root), timeout=60.0)
+                pod_name = resource.pod_name(job["metadata"]["name"])
+                await read_json(await core.create_namespaced_pod_without_preload_content(
+                    ns, body(bare_pod(pod_name, {KIND_LABEL: "floor"}, owner=owned_by(job))),
+                    _request_timeout=60.0))
+                return await pods.matched_at(pod_name, 120.0) - start
+
             n = sizes.ip_in_flight
             concurrent: dict[str, list[float]] = {"bare": [], "shim": []}
             makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
@@ -76,13 +94,35 @@ async def measure(ctx: Context) -> Measurement:
                     start = time.perf_counter()
                     concurrent[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
                     makespan[name] += time.perf_counter() - start
+
+            ctx.say("submit-to-IP: the floor (DLWSJob then its owned Pod), operator stopped")
+            ctx.operator.stop()
+            floor_seq: dict[str, list[float]] = {"bare": [], "floor": []}
+            floor_conc: dict[str, list[float]] = {"bare": [], "floor": []}
+            try:
+                for i in range(sizes.ip_sequential + 1):
+                    order = [("bare", bare), ("floor", floor)]
+                    for name, fn in (order if i % 2 == 0 else order[::-1]):
+                        took = await fn()
+                        if i > 0:
+                            floor_seq[name].append(took)
+                for r in range(sizes.ip_rounds):
+                    order = [("bare", bare), ("floor", floor)]
+                    for name, fn in (order if r % 2 == 0 else order[::-1]):
+                        await asyncio.sleep(2.0)  # let the scheduler and kwok finish the last round
+                        floor_conc[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
+            finally:
+                await ctx.operator.start()
         finally:
             await pods.stop()
 
     seq = {k: summary_ms(v) for k, v in sequential.items()}
     conc = {k: summary_ms(v) for k, v in concurrent.items()}
+    fseq = {k: summary_ms(v) for k, v in floor_seq.items()}
+    fconc = {k: summary_ms(v) for k, v in floor_conc.items()}
     details: dict[str, Any] = {"sequential": seq, "in_flight": conc, "in_flight_n": n,
-                               "in_flight_makespan_s": makespan, "rounds": sizes.ip_rounds}
+                               "in_flight_makespan_s": makespan, "rounds": sizes.ip_rounds,
+                               "floor_sequential": fseq, "floor_in_flight": fconc}
     base = "bare Pod create → podIP in a watch"
     figures = [
         Figure("submit_to_ip.1.p50", "Submit-to-IP p50, 1 in flight", "ms", seq["shim"]["p50_ms"],
@@ -93,5 +133,17 @@ async def measure(ctx: Context) -> Measurement:
                conc["bare"]["p50_ms"], "ratio<=", 1.5, base),
         Figure("submit_to_ip.n.p90", f"Submit-to-IP p90, {n} in flight", "ms", conc["shim"]["p90_ms"],
                conc["bare"]["p90_ms"], "info", None, base),
+        Figure("submit_to_ip.floor.1.p50", "Submit-to-IP floor p50, 1 in flight — diagnostic: DLWSJob create, "
+               "then its owned Pod, no shim or operator", "ms", fseq["floor"]["p50_ms"], fseq["bare"]["p50_ms"],
+               "info", None, base),
+        Figure("submit_to_ip.floor.n.p50", f"Submit-to-IP floor p50, {n} in flight — diagnostic: the same",
+               "ms", fconc["floor"]["p50_ms"], fconc["bare"]["p50_ms"], "info", None, base),
     ]
     return Measurement(figures, details)
+
+
+def owned_by(job: Any) -> dict[str, Any]:
+    """The ownerReference the operator puts on a job's Pod (pod_spec.build_pod)."""
+    meta = job["metadata"]
+    return {"apiVersion": resource.API_VERSION, "kind": resource.KIND, "name": meta["name"],
+            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Status writes in flight at once; the API client's pool (32) is shared with run_job.
 WORKERS: Final = 16
+# How long a new job's Pending is held back in case its pod runs first (see _hold).
+PENDING_GRACE: Final = 1.0
 
 
 def _age_seconds(created: str | None) -> float | None:
@@ -56,6 +58,7 @@ class PodMirror:
         # run sets this (handlers.mark_killing). Until then a pod cannot be compared with its
         # job's status, and a restarted operator would rewrite every status.
         self.jobs_indexed = asyncio.Event()
+        self._held: dict[PodKey, float] = {}  # pod -> when its Pending is written anyway
 
     async def synced(self) -> None:
         """Returns once every pod that existed at start-up is in the cache."""
@@ -77,7 +80,10 @@ class PodMirror:
             try:
                 if change is not None:
                     await self.jobs_indexed.wait()
-                    await self._write(change)
+                    if (wait := self._hold(key, change)) > 0:
+                        self.queue.add_after(key, wait)
+                    else:
+                        await self._write(change)
             except Exception:  # one pod's trouble must not stop the others
                 log.exception("mirroring pod %s/%s into its job's status failed", *key)
             finally:
@@ -85,6 +91,29 @@ class PodMirror:
                     self.cache.forget(key, change)
                 # A change that came in meanwhile queues the key again, for its latest state.
                 self.queue.done(key)
+
+    def _hold(self, key: PodKey, change: Change) -> float:
+        """Seconds to hold back a new job's first status while its pod is Pending.
+
+        A pod is often Running within milliseconds of being made (always on kwok nodes;
+        with a cached image on real ones). Writing Pending and then Running is two status
+        writes, two watch events for every watcher, and API server work in the very
+        window in which the pod is being scheduled; held back briefly, the two usually
+        coalesce into one write. Only the first status of a job is held: a job whose
+        status already has a phase is written at once.
+        """
+        pod = change.pod
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
+        ref = controller_ref(pod)
+        view: JobView | None = (lookup(self.job_index, key[0], str(ref["name"])) if ref is not None else None)
+        if change.deleted or phase != "Pending" or view is None or view.mirrored[0] is not None:
+            self._held.pop(key, None)
+            return 0.0
+        loop_now = asyncio.get_running_loop().time()
+        left = self._held.setdefault(key, loop_now + PENDING_GRACE) - loop_now
+        if left <= 0:
+            del self._held[key]
+        return max(left, 0.0)
 
     @metrics.count_errors("mirror_pod")
     @retry_transient("mirroring a pod into its job's status")

@@ -29,6 +29,10 @@ class KeyQueue(Generic[K]):
             self._waiting.add(key)
             self._order.put_nowait(key)
 
+    def add_after(self, key: K, delay: float) -> None:
+        """add(key) in `delay` seconds (client-go's AddAfter)."""
+        asyncio.get_running_loop().call_later(delay, self.add, key)
+
     async def get(self) -> K:
         """The next key; the caller must call done(key) when it has handled it."""
         key = await self._order.get()
