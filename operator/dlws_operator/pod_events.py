@@ -95,8 +95,8 @@ class PodMirror:
     def _hold(self, key: PodKey, change: Change) -> float:
         """Seconds to hold back a new job's first status while its pod is Pending.
 
-        A pod is often Running within milliseconds of being made (always on kwok nodes;
-        with a cached image on real ones). Writing Pending and then Running is two status
+        On kwok nodes a pod runs within milliseconds of being made; on real nodes with a
+        cached image, often within a second. Writing Pending and then Running is two status
         writes, two watch events for every watcher, and API server work in the very
         window in which the pod is being scheduled; held back briefly, the two usually
         coalesce into one write. Only the first status of a job is held: a job whose

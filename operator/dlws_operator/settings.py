@@ -26,7 +26,7 @@ class OperatorSettings:
             rest_api += "/"
         return cls(
             rest_api=rest_api,
-            request_timeout=float(os.environ.get("DLWS_OPERATOR_REQUEST_TIMEOUT", "30")),
+            request_timeout=positive_float("DLWS_OPERATOR_REQUEST_TIMEOUT", 30.0),
             concurrent_starts=positive_int("DLWS_OPERATOR_CONCURRENT_STARTS", 32),
         )
 
@@ -41,4 +41,17 @@ def positive_int(name: str, default: int) -> int:
         value = 0
     if value < 1:
         raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
+
+
+def positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a number of seconds above 0, not {raw!r}")
     return value

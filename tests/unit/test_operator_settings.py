@@ -16,3 +16,25 @@ def test_concurrent_starts_default_and_override(monkeypatch: pytest.MonkeyPatch)
     assert OperatorSettings.from_env().concurrent_starts == 32
     monkeypatch.setenv("DLWS_OPERATOR_CONCURRENT_STARTS", "4")
     assert OperatorSettings.from_env().concurrent_starts == 4
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan", "inf", ""])
+def test_bad_request_timeout_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLWS_OPERATOR_REQUEST_TIMEOUT", raw)
+    with pytest.raises(ValueError, match="DLWS_OPERATOR_REQUEST_TIMEOUT"):
+        OperatorSettings.from_env()
+
+
+def test_request_timeout_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLWS_OPERATOR_REQUEST_TIMEOUT", "2.5")
+    assert OperatorSettings.from_env().request_timeout == 2.5
+
+
+def test_the_operator_stops_at_once_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from dlws_operator.main import main
+    monkeypatch.setenv("DLWS_OPERATOR_CONCURRENT_STARTS", "lots")
+    with pytest.raises(SystemExit) as exited:
+        main([])  # before kopf runs: no cluster is touched
+    assert exited.value.code == 2
+    assert "DLWS_OPERATOR_CONCURRENT_STARTS" in capsys.readouterr().err
