@@ -22,7 +22,9 @@ exactly as the shim does, then at once the Pod the operator would make (same nam
 controller ownerReference to the new job's uid), and times until the podIP appears in
 the same watch. Nothing of ours runs: no shim, no operator, no status write. It is
 measured in its own phase, interleaved with a fresh set of bare Pods (the floor's ratio
-is against those), at 1 and at N in flight.
+is against those), at 1 and at N in flight. A second floor adds what this architecture
+needs on top: the podIP written into the job's status (one status PATCH, as the
+operator writes it) and seen in a watch on the jobs, which is where GetJobIP reads it.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ from kubernetes.aio import client
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.processes import wait_idle
-from bench.kube import Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, pods_call, read_json, scratch_namespace
+from bench.kube import (Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, jobs_call, pods_call, read_json,
+                        scratch_namespace)
 from dlws_contract import resource
 from bench.stats import summary_ms
 
@@ -50,7 +53,9 @@ async def measure(ctx: Context) -> Measurement:
         family = await jobs.make_family("ip-root")
         core = client.CoreV1Api(ctx.api)
         pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=KIND_LABEL)
+        job_ips = Tracker(jobs_call(ctx.api, ns), match=has_pod_ip)
         await pods.start()
+        await job_ips.start()
         try:
             async def bare() -> float:
                 name = f"bare-{uuid.uuid4().hex[:12]}"
@@ -83,6 +88,19 @@ async def measure(ctx: Context) -> Measurement:
                     _request_timeout=60.0))
                 return await pods.matched_at(pod_name, 120.0) - start
 
+            async def floor_status(job_family: Family = family) -> float:
+                start = time.perf_counter()
+                job = await jobs.create(jobs.child_body(job_family, job_family.root), timeout=60.0)
+                name = job["metadata"]["name"]
+                await read_json(await core.create_namespaced_pod_without_preload_content(
+                    ns, body(bare_pod(resource.pod_name(name), {KIND_LABEL: "floor"}, owner=owned_by(job))),
+                    _request_timeout=60.0))
+                await pods.matched_at(resource.pod_name(name), 120.0)
+                await jobs.custom.patch_namespaced_custom_object_status(
+                    resource.GROUP, resource.VERSION, ns, resource.PLURAL, name, running_status(name),
+                    _request_timeout=60.0)
+                return await job_ips.matched_at(name, 120.0) - start
+
             n = sizes.ip_in_flight
             concurrent: dict[str, list[float]] = {"bare": [], "shim": []}
             makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
@@ -97,17 +115,17 @@ async def measure(ctx: Context) -> Measurement:
 
             ctx.say("submit-to-IP: the floor (DLWSJob then its owned Pod), operator stopped")
             ctx.operator.stop()
-            floor_seq: dict[str, list[float]] = {"bare": [], "floor": []}
-            floor_conc: dict[str, list[float]] = {"bare": [], "floor": []}
+            floor_seq: dict[str, list[float]] = {"bare": [], "floor": [], "floor_status": []}
+            floor_conc: dict[str, list[float]] = {"bare": [], "floor": [], "floor_status": []}
             try:
                 for i in range(sizes.ip_sequential + 1):
-                    order = [("bare", bare), ("floor", floor)]
+                    order = [("bare", bare), ("floor", floor), ("floor_status", floor_status)]
                     for name, fn in (order if i % 2 == 0 else order[::-1]):
                         took = await fn()
                         if i > 0:
                             floor_seq[name].append(took)
                 for r in range(sizes.ip_rounds):
-                    order = [("bare", bare), ("floor", floor)]
+                    order = [("bare", bare), ("floor", floor), ("floor_status", floor_status)]
                     for name, fn in (order if r % 2 == 0 else order[::-1]):
                         await asyncio.sleep(2.0)  # let the scheduler and kwok finish the last round
                         floor_conc[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
@@ -115,6 +133,7 @@ async def measure(ctx: Context) -> Measurement:
                 await ctx.operator.start()
         finally:
             await pods.stop()
+            await job_ips.stop()
 
     seq = {k: summary_ms(v) for k, v in sequential.items()}
     conc = {k: summary_ms(v) for k, v in concurrent.items()}
@@ -138,6 +157,12 @@ async def measure(ctx: Context) -> Measurement:
                "info", None, base),
         Figure("submit_to_ip.floor.n.p50", f"Submit-to-IP floor p50, {n} in flight — diagnostic: the same",
                "ms", fconc["floor"]["p50_ms"], fconc["bare"]["p50_ms"], "info", None, base),
+        Figure("submit_to_ip.floor_status.1.p50", "Submit-to-IP floor with the status write p50, 1 in flight — "
+               "diagnostic: the floor, then podIP written into the job's status and seen in a watch", "ms",
+               fseq["floor_status"]["p50_ms"], fseq["bare"]["p50_ms"], "info", None, base),
+        Figure("submit_to_ip.floor_status.n.p50", f"Submit-to-IP floor with the status write p50, {n} in flight "
+               "— diagnostic: the same", "ms", fconc["floor_status"]["p50_ms"], fconc["bare"]["p50_ms"],
+               "info", None, base),
     ]
     return Measurement(figures, details)
 
@@ -147,3 +172,14 @@ def owned_by(job: Any) -> dict[str, Any]:
     meta = job["metadata"]
     return {"apiVersion": resource.API_VERSION, "kind": resource.KIND, "name": meta["name"],
             "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+
+
+def running_status(name: str) -> dict[str, Any]:
+    """A status of the size and shape the operator writes for a running job (status.py)."""
+    at = "2026-01-01T00:00:00Z"
+    return {"status": {
+        "phase": "Running", "podName": name, "podIP": "10.244.0.1", "startTime": at,
+        "completionTime": None, "reason": None, "message": None, "observedGeneration": 1,
+        "conditions": [{"type": resource.CONDITION_READY, "status": "True", "reason": "PodReady",
+                        "message": f"pod {name} is running", "lastTransitionTime": at,
+                        "observedGeneration": 1}]}}

@@ -22,6 +22,7 @@ FIGURES = {
     "throughput.rate", "throughput.errors", "throughput.missing",
     "submit_to_ip.1.p50", "submit_to_ip.1.p90", "submit_to_ip.n.p50", "submit_to_ip.n.p90",
     "submit_to_ip.floor.1.p50", "submit_to_ip.floor.n.p50",
+    "submit_to_ip.floor_status.1.p50", "submit_to_ip.floor_status.n.p50",
     "kill_cascade.seconds", "kill_cascade.operator_stopped_seconds",
     "scale.operator_hwm_mb", "scale.operator_rss_mb", "scale.operator_restart_hwm_mb",
     "scale.shim_hwm_mb", "scale.shim_rss_mb", "scale.operator_startup_s", "scale.operator_startup_ip_s",
