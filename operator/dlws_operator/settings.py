@@ -1,6 +1,7 @@
 """Operator settings, from the environment (the Deployment sets them) with safe defaults."""
 import os
 from dataclasses import dataclass
+from typing import TypeVar
 
 DEFAULT_REST_API = "http://dlws-api.dlws-system.svc:5000/"
 
@@ -26,32 +27,24 @@ class OperatorSettings:
             rest_api += "/"
         return cls(
             rest_api=rest_api,
-            request_timeout=positive_float("DLWS_OPERATOR_REQUEST_TIMEOUT", 30.0),
-            concurrent_starts=positive_int("DLWS_OPERATOR_CONCURRENT_STARTS", 32),
+            request_timeout=positive("DLWS_OPERATOR_REQUEST_TIMEOUT", 30.0, "a number of seconds above 0"),
+            concurrent_starts=positive("DLWS_OPERATOR_CONCURRENT_STARTS", 32, "a whole number of at least 1"),
         )
 
 
-def positive_int(name: str, default: int) -> int:
+N = TypeVar("N", int, float)
+
+
+def positive(name: str, default: N, what: str) -> N:
+    """The environment variable `name` as a number of the default's type, above 0 and
+    finite; a clear error naming the variable otherwise."""
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = type(default)(raw)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return value
-
-
-def positive_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a number of seconds above 0, not {raw!r}")
+        value = type(default)(0)
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise ValueError(f"{name} must be {what}, not {raw!r}")
     return value
