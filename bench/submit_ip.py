@@ -40,8 +40,10 @@ from bench.figures import Figure
 from bench.processes import wait_idle
 from bench.kube import (Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, jobs_call, pods_call, read_json,
                         scratch_namespace)
-from dlws_contract import resource
 from bench.stats import summary_ms
+from dlws_contract import resource
+from dlws_operator.pod_spec import owner_reference
+from dlws_operator.status import status_from_pod
 
 KIND_LABEL = "bench.dlworkspace.io/kind"
 
@@ -85,7 +87,7 @@ async def measure(ctx: Context) -> Measurement:
                 job = await jobs.create(jobs.child_body(job_family, job_family.root), timeout=60.0)
                 name = job["metadata"]["name"]
                 await read_json(await core.create_namespaced_pod_without_preload_content(
-                    ns, body(bare_pod(resource.pod_name(name), {KIND_LABEL: "floor"}, owner=owned_by(job))),
+                    ns, body(bare_pod(resource.pod_name(name), {KIND_LABEL: "floor"}, owner=owner_reference(job))),
                     _request_timeout=60.0))
                 return name, await pods.matched_at(resource.pod_name(name), 120.0)
 
@@ -168,19 +170,11 @@ async def measure(ctx: Context) -> Measurement:
     return Measurement(figures, details)
 
 
-def owned_by(job: Any) -> dict[str, Any]:
-    """The ownerReference the operator puts on a job's Pod (pod_spec.build_pod)."""
-    meta = job["metadata"]
-    return {"apiVersion": resource.API_VERSION, "kind": resource.KIND, "name": meta["name"],
-            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
-
 
 def running_status(name: str) -> dict[str, Any]:
-    """A status of the size and shape the operator writes for a running job (status.py)."""
-    at = "2026-01-01T00:00:00Z"
-    return {"status": {
-        "phase": "Running", "podName": name, "podIP": "10.244.0.1", "startTime": at,
-        "completionTime": None, "reason": None, "message": None, "observedGeneration": 1,
-        "conditions": [{"type": resource.CONDITION_READY, "status": "True", "reason": "PodReady",
-                        "message": f"pod {name} is running", "lastTransitionTime": at,
-                        "observedGeneration": 1}]}}
+    """The status the operator writes for a job whose pod runs (its own builder)."""
+    pod = {"metadata": {"name": resource.pod_name(name)},
+           "status": {"phase": "Running", "podIP": "10.244.0.1", "startTime": "2026-01-01T00:00:00Z",
+                      "conditions": [{"type": "Ready", "status": "True",
+                                      "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
+    return {"status": status_from_pod(pod, now="2026-01-01T00:00:00Z")}
