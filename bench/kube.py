@@ -258,9 +258,11 @@ class Tracker:
     existing objects became empty. Used for both sides of each comparison."""
 
     def __init__(self, call: ListCall, *, match: Callable[[JSON], bool] | None = None,
-                 timeout: float = 1800.0, **selector: str) -> None:
+                 on_match: Callable[[str], None] | None = None, timeout: float = 1800.0,
+                 **selector: str) -> None:
         self.call = call
         self.match = match
+        self.on_match = on_match  # called with the name, once, when an object first matches
         self.timeout = int(timeout)
         self.selector = {k: v for k, v in selector.items() if v}
         self.present: set[str] = set()
@@ -317,6 +319,8 @@ class Tracker:
             self.emptied_at = None
             if self.match is not None and name not in self.matched and self.match(obj):
                 self.matched[name] = now
+                if self.on_match is not None:
+                    self.on_match(name)
         self._changed.set()
 
     async def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
