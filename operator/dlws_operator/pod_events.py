@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 WORKERS: Final = 16
 # How long a new job's Pending is held back in case its pod runs first (see _hold).
 PENDING_GRACE: Final = 1.0
+# First-Pending writes in flight at once, and how soon one that found them all taken
+# looks again (see _hold).
+PENDING_WRITERS: Final = 2
+PENDING_RETRY: Final = 0.25
 
 
 def _age_seconds(created: str | None) -> float | None:
@@ -59,6 +63,7 @@ class PodMirror:
         # job's status, and a restarted operator would rewrite every status.
         self.jobs_indexed = asyncio.Event()
         self._held: dict[PodKey, float] = {}  # pod -> when its Pending is written anyway
+        self._first_pending: set[PodKey] = set()  # pods whose held Pending is being written
 
     async def synced(self) -> None:
         """Returns once every pod that existed at start-up is in the cache."""
@@ -87,6 +92,7 @@ class PodMirror:
             except Exception:  # one pod's trouble must not stop the others
                 log.exception("mirroring pod %s/%s into its job's status failed", *key)
             finally:
+                self._first_pending.discard(key)
                 if change is not None:
                     self.cache.forget(key, change)
                 # A change that came in meanwhile queues the key again, for its latest state.
@@ -101,6 +107,14 @@ class PodMirror:
         window in which the pod is being scheduled; held back briefly, the two usually
         coalesce into one write. Only the first status of a job is held: a job whose
         status already has a phase is written at once.
+
+        A held Pending that is due is still written at low priority: at most
+        PENDING_WRITERS at once, the others looked at again in PENDING_RETRY seconds. In a
+        burst (hundreds of jobs submitted at once) pods wait seconds for the scheduler and
+        their nodes; a Pending written then is mostly overwritten by Running moments later,
+        and its writes compete with the Running ones (the IPs jobs wait for) on a busy API
+        server. Looked at again later, a pod that runs by then gets one write. Out of a
+        burst there is no queue and this changes nothing.
         """
         pod = change.pod
         phase = (pod.get("status") or {}).get("phase") or "Pending"
@@ -111,9 +125,13 @@ class PodMirror:
             return 0.0
         loop_now = asyncio.get_running_loop().time()
         left = self._held.setdefault(key, loop_now + PENDING_GRACE) - loop_now
-        if left <= 0:
-            del self._held[key]
-        return max(left, 0.0)
+        if left > 0:
+            return left
+        if len(self._first_pending) >= PENDING_WRITERS:
+            return PENDING_RETRY
+        del self._held[key]
+        self._first_pending.add(key)  # the worker discards it once written
+        return 0.0
 
     @metrics.count_errors("mirror_pod")
     @retry_transient("mirroring a pod into its job's status")

@@ -55,3 +55,38 @@ async def test_add_after_queues_the_key_later() -> None:
     queue.add_after("k", 0.05)
     assert len(queue) == 0
     assert await asyncio.wait_for(queue.get(), 1.0) == "k"
+
+
+async def test_a_due_pending_waits_while_other_first_pendings_are_being_written() -> None:
+    m = mirror({})
+    m._first_pending.update(("ns", f"busy-{i}") for i in range(pod_events.PENDING_WRITERS))
+    m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01  # the grace is over
+    assert m._hold(("ns", "j"), change("Pending")) == pod_events.PENDING_RETRY
+    assert ("ns", "j") in m._held  # still held: looked at again later, at its latest state
+    assert m._hold(("ns", "j"), change("Running")) == 0.0  # it ran meanwhile: one write, at once
+    m._first_pending.clear()
+    m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01
+    assert m._hold(("ns", "j"), change("Pending")) == 0.0
+    assert m._first_pending == {("ns", "j")}  # a slot taken until the worker has written it
+
+
+async def test_the_worker_frees_the_first_pending_slot_once_written() -> None:
+    m = mirror({})
+    m.jobs_indexed.set()
+    key = ("ns", "j")
+    m._held[key] = asyncio.get_running_loop().time() - 0.01  # the grace is over
+    written: list[bool] = []
+
+    async def write(change: Change) -> None:
+        written.append(key in m._first_pending)
+
+    m._write = write  # type: ignore[method-assign]
+    m.cache.upsert(slim_pod(full_pod(phase="Pending")))
+    worker = asyncio.create_task(m._worker())
+    try:
+        while not written:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)
+        assert written == [True] and not m._first_pending and not m._held
+    finally:
+        worker.cancel()
