@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import math
 from typing import Any, Final
 
 import kopf
@@ -34,10 +35,11 @@ log = logging.getLogger(__name__)
 WORKERS: Final = 16
 # How long a new job's Pending is held back in case its pod runs first (see _hold).
 PENDING_GRACE: Final = 1.0
-# First-Pending writes in flight at once, and how soon one that found them all taken
-# looks again (see _hold).
+# First-Pending writes in flight at once (see _hold).
 PENDING_WRITERS: Final = 2
-PENDING_RETRY: Final = 0.25
+# _hold's answer for a due Pending that waits for one of those: no timer, the key is
+# queued again when a write ends (_next_pending).
+PARKED: Final = math.inf
 
 
 def _age_seconds(created: str | None) -> float | None:
@@ -64,6 +66,7 @@ class PodMirror:
         self.jobs_indexed = asyncio.Event()
         self._held: dict[PodKey, float] = {}  # pod -> when its Pending is written anyway
         self._first_pending: set[PodKey] = set()  # pods whose held Pending is being written
+        self._parked: dict[PodKey, None] = {}  # due Pendings waiting for a writer, oldest first
 
     async def synced(self) -> None:
         """Returns once every pod that existed at start-up is in the cache."""
@@ -85,14 +88,18 @@ class PodMirror:
             try:
                 if change is not None:
                     await self.jobs_indexed.wait()
-                    if (wait := self._hold(key, change)) > 0:
+                    if (wait := self._hold(key, change)) == PARKED:
+                        pass  # queued again by _next_pending
+                    elif wait > 0:
                         self.queue.add_after(key, wait)
                     else:
                         await self._write(change)
             except Exception:  # one pod's trouble must not stop the others
                 log.exception("mirroring pod %s/%s into its job's status failed", *key)
             finally:
-                self._first_pending.discard(key)
+                if key in self._first_pending:
+                    self._first_pending.discard(key)
+                    self._next_pending()
                 if change is not None:
                     self.cache.forget(key, change)
                 # A change that came in meanwhile queues the key again, for its latest state.
@@ -109,12 +116,12 @@ class PodMirror:
         status already has a phase is written at once.
 
         A held Pending that is due is still written at low priority: at most
-        PENDING_WRITERS at once, the others looked at again in PENDING_RETRY seconds. In a
-        burst (hundreds of jobs submitted at once) pods wait seconds for the scheduler and
-        their nodes; a Pending written then is mostly overwritten by Running moments later,
-        and its writes compete with the Running ones (the IPs jobs wait for) on a busy API
-        server. Looked at again later, a pod that runs by then gets one write. Out of a
-        burst there is no queue and this changes nothing.
+        PENDING_WRITERS at once; the others are parked, oldest first, until a write ends.
+        In a burst (hundreds of jobs submitted at once) pods wait seconds for the scheduler
+        and their nodes; a Pending written then is mostly overwritten by Running moments
+        later, and its writes compete with the Running ones (the IPs jobs wait for) on a
+        busy API server. A parked pod that runs meanwhile is queued by its own change and
+        gets one write. Out of a burst nothing is parked and this changes nothing.
         """
         pod = change.pod
         phase = (pod.get("status") or {}).get("phase") or "Pending"
@@ -122,16 +129,26 @@ class PodMirror:
         view: JobView | None = (lookup(self.job_index, key[0], str(ref["name"])) if ref is not None else None)
         if change.deleted or phase != "Pending" or view is None or view.mirrored[0] is not None:
             self._held.pop(key, None)
+            self._parked.pop(key, None)
             return 0.0
         loop_now = asyncio.get_running_loop().time()
         left = self._held.setdefault(key, loop_now + PENDING_GRACE) - loop_now
         if left > 0:
             return left
         if len(self._first_pending) >= PENDING_WRITERS:
-            return PENDING_RETRY
+            self._parked[key] = None
+            return PARKED
         del self._held[key]
+        self._parked.pop(key, None)
         self._first_pending.add(key)  # the worker discards it once written
         return 0.0
+
+    def _next_pending(self) -> None:
+        """A first-Pending write ended: the oldest parked pod is looked at again."""
+        if self._parked:
+            key = next(iter(self._parked))
+            del self._parked[key]
+            self.queue.add(key)
 
     @metrics.count_errors("mirror_pod")
     @retry_transient("mirroring a pod into its job's status")

@@ -61,9 +61,10 @@ async def test_a_due_pending_waits_while_other_first_pendings_are_being_written(
     m = mirror({})
     m._first_pending.update(("ns", f"busy-{i}") for i in range(pod_events.PENDING_WRITERS))
     m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01  # the grace is over
-    assert m._hold(("ns", "j"), change("Pending")) == pod_events.PENDING_RETRY
-    assert ("ns", "j") in m._held  # still held: looked at again later, at its latest state
+    assert m._hold(("ns", "j"), change("Pending")) == pod_events.PARKED
+    assert ("ns", "j") in m._held and list(m._parked) == [("ns", "j")]  # looked at again later
     assert m._hold(("ns", "j"), change("Running")) == 0.0  # it ran meanwhile: one write, at once
+    assert not m._parked and not m._held
     m._first_pending.clear()
     m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01
     assert m._hold(("ns", "j"), change("Pending")) == 0.0
@@ -90,3 +91,14 @@ async def test_the_worker_frees_the_first_pending_slot_once_written() -> None:
         assert written == [True] and not m._first_pending and not m._held
     finally:
         worker.cancel()
+
+
+async def test_a_parked_pending_is_queued_again_when_a_first_pending_write_ends() -> None:
+    m = mirror({})
+    m._first_pending.update(("ns", f"busy-{i}") for i in range(pod_events.PENDING_WRITERS))
+    m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01
+    assert m._hold(("ns", "j"), change("Pending")) == pod_events.PARKED
+    assert len(m.queue) == 0  # no timer, no polling
+    m._first_pending.discard(("ns", "busy-0"))
+    m._next_pending()
+    assert not m._parked and await asyncio.wait_for(m.queue.get(), 1.0) == ("ns", "j")
