@@ -21,7 +21,8 @@ _DLWS_STATUS: Final = {
 
 
 def dlws_status(phase: str | None) -> str:
-    """A job without a phase yet has not been seen by the operator: DLWS called that queued."""
+    """A job without a phase yet (not seen by the operator, or its pod made moments ago:
+    the operator holds a new job's first Pending back briefly): DLWS called that queued."""
     if not phase:
         return "queued"
     return _DLWS_STATUS.get(phase, "error")
