@@ -38,7 +38,7 @@ PENDING_GRACE: Final = 1.0
 # First-Pending writes in flight at once (see _hold).
 PENDING_WRITERS: Final = 2
 # _hold's answer for a due Pending that waits for one of those: no timer, the key is
-# queued again when a write ends (_next_pending).
+# queued again once a writer is free (_next_pending).
 PARKED: Final = math.inf
 
 
@@ -97,9 +97,8 @@ class PodMirror:
             except Exception:  # one pod's trouble must not stop the others
                 log.exception("mirroring pod %s/%s into its job's status failed", *key)
             finally:
-                if key in self._first_pending:
-                    self._first_pending.discard(key)
-                    self._next_pending()
+                self._first_pending.discard(key)
+                self._next_pending()
                 if change is not None:
                     self.cache.forget(key, change)
                 # A change that came in meanwhile queues the key again, for its latest state.
@@ -144,8 +143,13 @@ class PodMirror:
         return 0.0
 
     def _next_pending(self) -> None:
-        """A first-Pending write ended: the oldest parked pod is looked at again."""
-        if self._parked:
+        """While a first-Pending writer is free, the oldest parked pod is looked at again.
+
+        Called after every key a worker handles, not only after a first-Pending write: a
+        pod taken from here may have run meanwhile and take no writer, and the pods parked
+        behind it must not wait for a write that nothing will start.
+        """
+        if self._parked and len(self._first_pending) < PENDING_WRITERS:
             key = next(iter(self._parked))
             del self._parked[key]
             self.queue.add(key)

@@ -99,6 +99,35 @@ async def test_a_parked_pending_is_queued_again_when_a_first_pending_write_ends(
     m._held[("ns", "j")] = asyncio.get_running_loop().time() - 0.01
     assert m._hold(("ns", "j"), change("Pending")) == pod_events.PARKED
     assert len(m.queue) == 0  # no timer, no polling
+    m._next_pending()  # both writers still busy: stays parked
+    assert list(m._parked) == [("ns", "j")] and len(m.queue) == 0
     m._first_pending.discard(("ns", "busy-0"))
     m._next_pending()
     assert not m._parked and await asyncio.wait_for(m.queue.get(), 1.0) == ("ns", "j")
+
+
+async def test_parked_pendings_are_not_stranded_when_the_one_let_out_has_run() -> None:
+    """The pod let out first may take no writer (here it is gone); the worker still lets
+    the next one out, though no first-Pending write ended."""
+    m = mirror({})
+    m.jobs_indexed.set()
+    key = ("ns", "j")
+    m._parked = {key: None}
+    m._held[key] = asyncio.get_running_loop().time() - 0.01
+    m.cache._live[key] = slim_pod(full_pod(phase="Pending"))  # cached, not queued: it is parked
+    written: list[str] = []
+
+    async def write(change: Change) -> None:
+        written.append(change.pod["status"].get("phase"))
+
+    m._write = write  # type: ignore[method-assign]
+    m.queue.add(("ns", "gone"))  # let out earlier; its pod is gone, so it takes no writer
+    worker = asyncio.create_task(m._worker())
+    try:
+        for _ in range(100):
+            if written:
+                break
+            await asyncio.sleep(0.01)
+        assert written == ["Pending"] and not m._parked and not m._first_pending
+    finally:
+        worker.cancel()
