@@ -109,14 +109,7 @@ def being_deleted(obj: JSON) -> bool:
 async def mark_killing(jobs: JobsApi, names: asyncio.Queue[str]) -> None:
     """The Killing floor's writer: the operator's Killing status on each job it is given."""
     while True:
-        name = await names.get()
-        try:
-            await jobs.custom.patch_namespaced_custom_object_status(
-                resource.GROUP, resource.VERSION, jobs.namespace, resource.PLURAL, name,
-                {"status": killing_status()}, _request_timeout=60.0)
-        except client.ApiException as e:
-            if e.status != 404:  # gone already: nothing to mark
-                raise
+        await jobs.patch_status(await names.get(), killing_status())  # a job gone already: nothing to mark
 
 
 async def family(ctx: Context, children: int, grandchildren: int, *,

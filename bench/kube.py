@@ -203,6 +203,18 @@ class JobsApi:
                 return None
             raise
 
+    async def patch_status(self, name: str, status: Mapping[str, Any], timeout: float = 60.0) -> bool:
+        """Merge-patches the job's status as the operator does; False if the job is gone."""
+        try:
+            await self.custom.patch_namespaced_custom_object_status(
+                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, name,
+                {"status": dict(status)}, _request_timeout=timeout)
+        except ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+        return True
+
     async def list_jobs(self, label_selector: str | None = None) -> list[JSON]:
         items: list[JSON] = []
         cont: str | None = None

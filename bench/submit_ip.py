@@ -35,6 +35,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from kubernetes.aio import client
@@ -100,22 +102,15 @@ async def measure(ctx: Context) -> Measurement:
                     _request_timeout=60.0))
                 return name, await pods.matched_at(resource.pod_name(name), 120.0)
 
-            async def floor(job_family: Family = family) -> float:
+            async def floor(job_family: Family = family, *, watch_hop: bool = False) -> float:
                 start = time.perf_counter()
-                _, ip_seen = await owned_pod_up(job_family, watch_hop=False)
-                return ip_seen - start
-
-            async def floor_watch(job_family: Family = family) -> float:
-                start = time.perf_counter()
-                _, ip_seen = await owned_pod_up(job_family, watch_hop=True)
+                _, ip_seen = await owned_pod_up(job_family, watch_hop=watch_hop)
                 return ip_seen - start
 
             async def floor_status(job_family: Family = family) -> float:
                 start = time.perf_counter()
                 name, _ = await owned_pod_up(job_family, watch_hop=True)
-                await jobs.custom.patch_namespaced_custom_object_status(
-                    resource.GROUP, resource.VERSION, ns, resource.PLURAL, name, running_status(name),
-                    _request_timeout=60.0)
+                await jobs.patch_status(name, running_status(name))
                 return await job_ips.matched_at(name, 120.0) - start
 
             n = sizes.ip_in_flight
@@ -132,8 +127,9 @@ async def measure(ctx: Context) -> Measurement:
 
             ctx.say("submit-to-IP: the floor (DLWSJob then its owned Pod), operator stopped")
             ctx.operator.stop()
-            floor_paths = [("bare", bare), ("floor", floor), ("floor_watch", floor_watch),
-                           ("floor_status", floor_status)]
+            floor_paths: list[tuple[str, Callable[[], Coroutine[Any, Any, float]]]] = [
+                ("bare", bare), ("floor", floor), ("floor_watch", partial(floor, watch_hop=True)),
+                ("floor_status", floor_status)]
             floor_seq: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
             floor_conc: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
             try:
@@ -183,14 +179,12 @@ async def measure(ctx: Context) -> Measurement:
                "info", None, base),
         Figure("submit_to_ip.floor_status.1.p50", "Submit-to-IP floor with the watch hop and the status write p50, "
                "1 in flight — diagnostic: that floor, then podIP written into the job's status and seen in a watch",
-               "ms",
-               fseq["floor_status"]["p50_ms"], fseq["bare"]["p50_ms"], "info", None, base),
+               "ms", fseq["floor_status"]["p50_ms"], fseq["bare"]["p50_ms"], "info", None, base),
         Figure("submit_to_ip.floor_status.n.p50", f"Submit-to-IP floor with the watch hop and the status write "
-               f"p50, {n} in flight — diagnostic: the same", "ms", fconc["floor_status"]["p50_ms"], fconc["bare"]["p50_ms"],
-               "info", None, base),
+               f"p50, {n} in flight — diagnostic: the same", "ms", fconc["floor_status"]["p50_ms"],
+               fconc["bare"]["p50_ms"], "info", None, base),
     ]
     return Measurement(figures, details)
-
 
 
 def running_status(name: str) -> dict[str, Any]:
@@ -199,4 +193,4 @@ def running_status(name: str) -> dict[str, Any]:
            "status": {"phase": "Running", "podIP": "10.244.0.1", "startTime": "2026-01-01T00:00:00Z",
                       "conditions": [{"type": "Ready", "status": "True",
                                       "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}
-    return {"status": status_from_pod(pod, now="2026-01-01T00:00:00Z")}
+    return status_from_pod(pod, now="2026-01-01T00:00:00Z")
