@@ -29,10 +29,20 @@ this architecture needs on top of that:
   stands in for the operator's; nothing is done between seeing the job and the create);
 - then the status write: the podIP written into the job's status (one status PATCH, as
   the operator writes it) and seen in a watch on the jobs, which is where GetJobIP reads it.
+And one floor for a design that would answer GetJobIP from the Pod rather than the job's
+status: the watch-hop floor timed to the podIP in the Pod, with the status write that
+the operator must still make (the mission asks for the pod's phase and IP in status)
+sent then and not waited for. At N in flight its write still competes with the other
+jobs for the same two cores.
+
+At N in flight the floors vary from round to round more than ours does, so they run
+more rounds (ip_floor_rounds), each starting once the last round's jobs and pods are
+deleted and gone.
 """
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -45,13 +55,16 @@ from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.processes import wait_idle
 from bench.kube import (Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, jobs_call, pods_call, read_json,
-                        scratch_namespace)
+                        scratch_namespace, until)
 from bench.stats import summary_ms
 from dlws_contract import resource
 from dlws_operator.pod_spec import owner_reference
 from dlws_operator.status import status_from_pod
 
 KIND_LABEL = "bench.dlworkspace.io/kind"
+# Seconds of quiet after a round's objects are gone: their watch events, the garbage
+# collector's last deletes and Events are still being handled for a moment.
+ROUND_SETTLE = 2.0
 
 
 async def measure(ctx: Context) -> Measurement:
@@ -113,6 +126,12 @@ async def measure(ctx: Context) -> Measurement:
                 await jobs.patch_status(name, running_status(name))
                 return await job_ips.matched_at(name, 120.0) - start
 
+            async def floor_pod_read(job_family: Family = family) -> float:
+                start = time.perf_counter()
+                name, ip_seen = await owned_pod_up(job_family, watch_hop=True)
+                await jobs.patch_status(name, running_status(name))
+                return ip_seen - start
+
             n = sizes.ip_in_flight
             concurrent: dict[str, list[float]] = {"bare": [], "shim": []}
             makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
@@ -129,19 +148,24 @@ async def measure(ctx: Context) -> Measurement:
             ctx.operator.stop()
             floor_paths: list[tuple[str, Callable[[], Coroutine[Any, Any, float]]]] = [
                 ("bare", bare), ("floor", floor), ("floor_watch", partial(floor, watch_hop=True)),
-                ("floor_status", floor_status)]
+                ("floor_pod_read", floor_pod_read), ("floor_status", floor_status)]
             floor_seq: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
             floor_conc: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
+            floor_round_p50: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
             try:
                 for i in range(sizes.ip_sequential + 1):
                     for name, fn in (floor_paths if i % 2 == 0 else floor_paths[::-1]):
                         took = await fn()
                         if i > 0:
                             floor_seq[name].append(took)
-                for r in range(sizes.ip_rounds):
+                for r in range(sizes.ip_floor_rounds):
+                    ctx.say(f"submit-to-IP: floors, round {r + 1} of {sizes.ip_floor_rounds}, {n} of each at once")
                     for name, fn in (floor_paths if r % 2 == 0 else floor_paths[::-1]):
-                        await asyncio.sleep(2.0)  # let the scheduler and kwok finish the last round
-                        floor_conc[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
+                        await clear_round(jobs, core, keep=resource.pod_name(family.root.name),
+                                          timeout=sizes.measurement_timeout)
+                        took_all = await asyncio.gather(*(fn() for _ in range(n)))
+                        floor_conc[name].extend(took_all)
+                        floor_round_p50[name].append(round(1000 * statistics.median(took_all), 1))
             finally:
                 await ctx.operator.start()
         finally:
@@ -155,7 +179,8 @@ async def measure(ctx: Context) -> Measurement:
     fconc = {k: summary_ms(v) for k, v in floor_conc.items()}
     details: dict[str, Any] = {"sequential": seq, "in_flight": conc, "in_flight_n": n,
                                "in_flight_makespan_s": makespan, "rounds": sizes.ip_rounds,
-                               "floor_sequential": fseq, "floor_in_flight": fconc}
+                               "floor_sequential": fseq, "floor_in_flight": fconc,
+                               "floor_rounds": sizes.ip_floor_rounds, "floor_in_flight_round_p50_ms": floor_round_p50}
     base = "bare Pod create → podIP in a watch"
     figures = [
         Figure("submit_to_ip.1.p50", "Submit-to-IP p50, 1 in flight", "ms", seq["shim"]["p50_ms"],
@@ -177,6 +202,12 @@ async def measure(ctx: Context) -> Measurement:
         Figure("submit_to_ip.floor_watch.n.p50", f"Submit-to-IP floor with the controller's watch hop p50, {n} "
                "in flight — diagnostic: the same", "ms", fconc["floor_watch"]["p50_ms"], fconc["bare"]["p50_ms"],
                "info", None, base),
+        Figure("submit_to_ip.floor_pod_read.1.p50", "Submit-to-IP floor of GetJobIP reading the Pod p50, 1 in "
+               "flight — diagnostic: the watch-hop floor, then the status write sent once the podIP is seen and "
+               "not waited for", "ms", fseq["floor_pod_read"]["p50_ms"], fseq["bare"]["p50_ms"], "info", None, base),
+        Figure("submit_to_ip.floor_pod_read.n.p50", f"Submit-to-IP floor of GetJobIP reading the Pod p50, {n} in "
+               "flight — diagnostic: the same", "ms", fconc["floor_pod_read"]["p50_ms"], fconc["bare"]["p50_ms"],
+               "info", None, base),
         Figure("submit_to_ip.floor_status.1.p50", "Submit-to-IP floor with the watch hop and the status write p50, "
                "1 in flight — diagnostic: that floor, then podIP written into the job's status and seen in a watch",
                "ms", fseq["floor_status"]["p50_ms"], fseq["bare"]["p50_ms"], "info", None, base),
@@ -185,6 +216,24 @@ async def measure(ctx: Context) -> Measurement:
                fconc["bare"]["p50_ms"], "info", None, base),
     ]
     return Measurement(figures, details)
+
+
+async def clear_round(jobs: JobsApi, core: client.CoreV1Api, *, keep: str, timeout: float) -> None:
+    """Deletes every job and pod the last round made (all but the family root and its
+    pod `keep`) and waits until they are gone. A fixed pause left the last round's tail
+    (kwok, the scheduler, the garbage collector) in the next round's time, and a round
+    left on kwok's nodes takes room the next ones need."""
+    await core.delete_collection_namespaced_pod(jobs.namespace, label_selector=KIND_LABEL, grace_period_seconds=0)
+    await jobs.custom.delete_collection_namespaced_custom_object(
+        resource.GROUP, resource.VERSION, jobs.namespace, resource.PLURAL, label_selector=resource.LABEL_PARENT)
+
+    async def gone() -> bool:
+        pods = await read_json(await core.list_namespaced_pod_without_preload_content(jobs.namespace))
+        return (all(p["metadata"]["name"] == keep for p in pods["items"])
+                and not await jobs.list_jobs(label_selector=resource.LABEL_PARENT))
+
+    await until("the last round's jobs and pods to be gone", gone, timeout, interval=0.5)
+    await asyncio.sleep(ROUND_SETTLE)
 
 
 def running_status(name: str) -> dict[str, Any]:
