@@ -12,6 +12,8 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import phases, resource, tokens
 from dlws_operator import family, metrics, pod_spec
+from dlws_operator.event_poster import EventPoster
+from dlws_operator.events import JobRef, job_event
 from dlws_operator.indexes import JobView, lookup
 from dlws_operator import status as job_status
 from dlws_operator.kube import Kube, namespace_terminating
@@ -126,7 +128,9 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     pod = pod_spec.build_pod(body, rest_api=settings.rest_api)
     if await kube.create_pod(pod):
         metrics.PODS_CREATED.inc()
-        kopf.event(body, type="Normal", reason="PodCreated", message=f"created pod {pod['metadata']['name']}")
+        events: EventPoster = memo["events"]
+        events.post(job_event(JobRef(meta["namespace"], meta["name"], meta["uid"]), type="Normal",
+                              reason="PodCreated", message=f"created pod {pod['metadata']['name']}", now=now()))
     else:
         existing = await kube.get_pod(meta["namespace"], pod["metadata"]["name"])
         if existing is not None and not family.owned_by(existing, meta["uid"]):

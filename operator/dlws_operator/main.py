@@ -3,6 +3,7 @@ import argparse
 import asyncio
 import logging
 import os
+from collections.abc import Coroutine
 from typing import Any
 
 import kopf
@@ -10,6 +11,7 @@ from prometheus_client import start_http_server
 
 from dlws_contract import resource
 from dlws_operator import handlers, indexes, kopf_patches, pod_events, tls_buffers  # noqa: F401  (registers the handlers)
+from dlws_operator.event_poster import EventPoster
 from dlws_operator.kopf_storage import HandledJobs, ProgressAnnotations
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.settings import OperatorSettings
@@ -43,11 +45,19 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, job_index:
     kube = Kube(api, operator_settings.request_timeout)
     memo["starts"] = asyncio.Semaphore(operator_settings.concurrent_starts)
     memo["kube"] = kube
-    # The pod mirror runs beside kopf, not in it (see pod_events.py), for the operator's life.
-    mirror = pod_events.PodMirror(kube, job_index, namespaces=memo["namespaces"],
+    memo["events"] = events = EventPoster(kube.post_event)
+    # The pod mirror and the event poster run beside kopf, not in it (see pod_events.py),
+    # for the operator's life; if either stops, both do and the liveness probe fails.
+    mirror = pod_events.PodMirror(kube, job_index, events, namespaces=memo["namespaces"],
                                   request_timeout=operator_settings.request_timeout)
     memo["pods"] = mirror
-    memo["pods_task"] = asyncio.create_task(mirror.run(), name="pod-mirror")
+    memo["pods_task"] = asyncio.create_task(run_together(mirror.run(), events.run()), name="pod-mirror")
+
+
+async def run_together(*runs: Coroutine[Any, Any, None]) -> None:
+    async with asyncio.TaskGroup() as group:
+        for run in runs:
+            group.create_task(run)
 
 
 @kopf.on.login()
@@ -72,7 +82,7 @@ async def close_client(memo: kopf.Memo, **_: Any) -> None:
         except asyncio.CancelledError:
             pass
         except Exception:  # noqa: BLE001  # kopf would retry this cleanup every minute, forever
-            logger.exception("the pod mirror had failed before shutdown")
+            logger.exception("the pod mirror or the event poster had failed before shutdown")
     kube: Kube | None = memo.get("kube")
     if kube is not None:
         await kube.api.close()  # type: ignore[no-untyped-call]
@@ -85,8 +95,9 @@ async def kube_client_open(memo: kopf.Memo, **_: Any) -> bool:
 
 @kopf.on.probe(id="pod_mirror")
 async def pod_mirror_running(memo: kopf.Memo, **_: Any) -> bool:
-    """The pod mirror runs beside kopf, so kopf would not notice it stop. It never ends
-    on its own; if it has, the liveness endpoint fails and Kubernetes restarts us."""
+    """The pod mirror and the event poster run beside kopf, so kopf would not notice them
+    stop. They never end on their own; if they have, the liveness endpoint fails and
+    Kubernetes restarts us."""
     task: asyncio.Task[None] | None = memo.get("pods_task")
     if task is not None and task.done():
         raise kopf.PermanentError("the pod mirror has stopped; job status is no longer written")

@@ -14,6 +14,8 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 PODS_CREATED = Counter("dlws_operator_pods_created_total", "Pods created for DLWSJobs")
 FAMILIES_CREATED = Counter("dlws_operator_families_created_total", "Family tokens made for root DLWSJobs")
+EVENTS_DROPPED = Counter("dlws_operator_events_dropped_total",
+                         "Events not posted because too many were waiting (event_poster.py)")
 RECONCILE_ERRORS = Counter("dlws_operator_reconcile_errors_total", "Handler runs that raised", ["handler"])
 TIME_TO_POD_IP = Histogram(
     "dlws_operator_time_to_pod_ip_seconds", "From DLWSJob creation to its pod IP in status",

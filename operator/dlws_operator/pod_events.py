@@ -15,16 +15,16 @@ import math
 from typing import Any, Final
 
 import kopf
-from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, phases, resource
 from dlws_contract.list_watch import ListWatch
 from dlws_operator import metrics
 from dlws_operator import status as job_status
+from dlws_operator.event_poster import EventPoster
 from dlws_operator.events import JobRef, job_event
 from dlws_operator.handlers import now
 from dlws_operator.indexes import JobView, lookup, status_key
-from dlws_operator.kube import Kube, namespace_terminating
+from dlws_operator.kube import Kube
 from dlws_operator.pod_cache import Change, PodCache, PodKey, controller_ref, slim_pod
 from dlws_operator.retry import retry_transient
 from dlws_operator.work_queue import KeyQueue
@@ -50,9 +50,10 @@ def _age_seconds(created: str | None) -> float | None:
 
 
 class PodMirror:
-    def __init__(self, kube: Kube, job_index: kopf.Index[Any, Any], *, namespaces: list[str],
-                 request_timeout: float) -> None:
+    def __init__(self, kube: Kube, job_index: kopf.Index[Any, Any], events: EventPoster, *,
+                 namespaces: list[str], request_timeout: float) -> None:
         self.kube = kube
+        self.events = events
         self.job_index = job_index
         self.queue: KeyQueue[PodKey] = KeyQueue()
         self.cache = PodCache(self.queue)
@@ -171,7 +172,7 @@ class PodMirror:
             if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
                 await self.kube.patch_job_status(job.namespace, job.name,
                                                  job_status.pod_lost_status(pod["metadata"]["name"]))
-                await self._event(job, "Warning", "PodDeleted", "the job's pod was deleted; the job has failed")
+                self._event(job, "Warning", "PodDeleted", "the job's pod was deleted; the job has failed")
             return
         if pod["metadata"].get("deletionTimestamp") or (view is not None and view.deleting):
             # Being killed: mark_killing shows the job Killing and the garbage collector removes
@@ -188,17 +189,12 @@ class PodMirror:
         # job's next event (this patch's) and shows it Killing again.
         previous = metrics.JOB_PHASES.set(job.uid, new["phase"])
         if previous != new["phase"] and new["phase"] != phases.PENDING:
-            await self._event(job, "Warning" if new["phase"] == phases.FAILED else "Normal", f"Job{new['phase']}",
+            self._event(job, "Warning" if new["phase"] == phases.FAILED else "Normal", f"Job{new['phase']}",
                               new.get("message") or f"pod {pod['metadata']['name']} is {new['phase'].lower()}")
         if new.get("podIP") and previous in (None, phases.PENDING):
             age = _age_seconds(written["metadata"].get("creationTimestamp"))
             if age is not None:
                 metrics.TIME_TO_POD_IP.observe(age)
 
-    async def _event(self, job: JobRef, event_type: str, reason: str, message: str) -> None:
-        try:
-            await self.kube.post_event(job_event(job, type=event_type, reason=reason, message=message, now=now()))
-        except Exception as exc:  # an Event is news, not state: never fail the mirror for one
-            if not namespace_terminating(exc):
-                log.warning("posting event %s for job %s/%s failed: %s", reason, job.namespace, job.name,
-                            f"HTTP {exc.status}" if isinstance(exc, ApiException) else type(exc).__name__)
+    def _event(self, job: JobRef, event_type: str, reason: str, message: str) -> None:
+        self.events.post(job_event(job, type=event_type, reason=reason, message=message, now=now()))

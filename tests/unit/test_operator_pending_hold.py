@@ -15,8 +15,9 @@ from tests.unit.test_operator_pod_cache import full_pod
 def mirror(job_status: dict[str, Any]) -> pod_events.PodMirror:
     view: JobView = job_view({"uid": "job-j", "labels": {}}, job_status)
     kube: Any = SimpleNamespace(api=None)
-    return pod_events.PodMirror(kube, {("ns", "j"): [view]}, namespaces=["ns"],  # type: ignore[arg-type]
-                                request_timeout=1.0)
+    events: Any = SimpleNamespace(post=lambda event: None)
+    return pod_events.PodMirror(kube, {("ns", "j"): [view]}, events,  # type: ignore[arg-type]
+                                namespaces=["ns"], request_timeout=1.0)
 
 
 def change(phase: str, deleted: bool = False) -> Change:

@@ -1,0 +1,74 @@
+"""Posts the operator's Events in the background, a few at a time.
+
+An Event is news, not state. Posted inline, a pod mirror worker waited for its JobRunning
+Event before it took the next job's status write, the write a waiting GetJobIP needs.
+In a burst of new jobs, hundreds of Events at once also competed on the API server with
+the pod creates and status writes that the jobs wait for.
+
+As client-go's event broadcaster does, posting here is asynchronous and bounded: callers
+never wait; at most POSTERS Events are in flight, in the order they were posted; at most
+QUEUE_LIMIT wait. Past that an Event is dropped and counted, with one log line per
+overflow, which only an API server refusing or stalling every post can cause.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from kubernetes.aio.client.exceptions import ApiException
+
+from dlws_operator import metrics
+from dlws_operator.kube import namespace_terminating
+
+log = logging.getLogger(__name__)
+
+POSTERS: Final = 2
+QUEUE_LIMIT: Final = 10_000  # a few MB of small dicts at most
+
+Event = dict[str, Any]
+
+
+class EventPoster:
+    def __init__(self, send: Callable[[Event], Awaitable[None]], *, posters: int = POSTERS,
+                 limit: int = QUEUE_LIMIT) -> None:
+        self._send = send
+        self._posters = posters
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=limit)
+        self._overflowing = False
+
+    def post(self, event: Event) -> None:
+        """Queues the Event; never waits."""
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            metrics.EVENTS_DROPPED.inc()
+            if not self._overflowing:
+                log.warning("%d Events are waiting to be posted; dropping new ones until some are posted",
+                            self._queue.qsize())
+            self._overflowing = True
+
+    def waiting(self) -> int:
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        """Posts queued Events until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for _ in range(self._posters):
+                group.create_task(self._poster())
+
+    async def _poster(self) -> None:
+        while True:
+            event = await self._queue.get()
+            self._overflowing = False
+            try:
+                await self._send(event)
+            except Exception as exc:  # one Event's trouble must not stop the others
+                if not namespace_terminating(exc):
+                    reference = event.get("involvedObject") or {}
+                    log.warning("posting event %s for job %s/%s failed: %s", event.get("reason"),
+                                reference.get("namespace"), reference.get("name"),
+                                f"HTTP {exc.status}" if isinstance(exc, ApiException) else type(exc).__name__)
+            finally:
+                self._queue.task_done()
