@@ -60,7 +60,7 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     api = await api_client(kubeconfig)
     shim = ShimClient(f"http://127.0.0.1:{port}/")
     ctx = Context(api=api, kubeconfig=kubeconfig, shim=shim, shim_process=shim_proc, operator=operator,
-                  sizes=sizes, run_id=run_id)
+                  operator_kubeconfig=operator_kubeconfig or kubeconfig, logs=logs, sizes=sizes, run_id=run_id)
     figures: list[Figure] = []
     details: dict[str, Any] = {}
     errors: dict[str, str] = {}

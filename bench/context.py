@@ -23,6 +23,8 @@ class Context:
     shim: ShimClient
     shim_process: Process
     operator: Process
+    operator_kubeconfig: Path  # the operator's identity, for what stands in for it
+    logs: Path
     sizes: Sizes
     run_id: str
     started: float = field(default_factory=time.monotonic)

@@ -401,6 +401,10 @@ def has_pod_ip(obj: JSON) -> bool:
     return bool((obj.get("status") or {}).get("podIP"))
 
 
+# On the benchmark's Pods (and on the kopf floor's jobs): which path made them.
+KIND_LABEL = "bench.dlworkspace.io/kind"
+
+
 def bare_pod(name: str, labels: Mapping[str, str], owner: Mapping[str, Any] | None = None) -> JSON:
     """A plain Pod like the operator's (one container, the job's image and command,
     restartPolicy Never, no ServiceAccount token)."""

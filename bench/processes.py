@@ -151,3 +151,11 @@ def shim_process(kubeconfig: Path, port: int, log: Path) -> Process:
             "--request-rate", "1000000", "--request-burst", "1000000"]
     return Process("dlws-api-shim", argv, env=_environ(), log=log,
                    ready_url=f"http://127.0.0.1:{port}/readyz")
+
+
+def kopf_floor_process(kubeconfig: Path, namespace: str, log: Path) -> Process:
+    """bench/kopf_floor.py: the least a kopf operator does for a job, on one namespace."""
+    health = free_port()
+    argv = [sys.executable, "-m", "bench.kopf_floor", "--kubeconfig", str(kubeconfig), "-n", namespace,
+            "--liveness", f"http://127.0.0.1:{health}/healthz"]
+    return Process("kopf floor", argv, env=_environ(), log=log, ready_url=f"http://127.0.0.1:{health}/healthz")

@@ -23,7 +23,7 @@ FIGURES = {
     "submit_to_ip.1.p50", "submit_to_ip.1.p90", "submit_to_ip.n.p50", "submit_to_ip.n.p90",
     "submit_to_ip.floor.1.p50", "submit_to_ip.floor.n.p50",
     "submit_to_ip.floor_watch.1.p50", "submit_to_ip.floor_watch.n.p50",
-    "submit_to_ip.floor_pod_read.1.p50", "submit_to_ip.floor_pod_read.n.p50",
+    "submit_to_ip.floor_pod_read.1.p50", "submit_to_ip.floor_pod_read.n.p50", "submit_to_ip.floor_kopf.1.p50",
     "submit_to_ip.floor_status.1.p50", "submit_to_ip.floor_status.n.p50",
     "kill_cascade.seconds", "kill_cascade.operator_stopped_seconds", "kill_cascade.killing_floor_seconds",
     "scale.operator_hwm_mb", "scale.operator_rss_mb", "scale.operator_restart_hwm_mb",
