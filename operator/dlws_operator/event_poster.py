@@ -8,7 +8,8 @@ the pod creates and status writes that the jobs wait for.
 As client-go's event broadcaster does, posting here is asynchronous and bounded: callers
 never wait; at most POSTERS Events are in flight, in the order they were posted; at most
 QUEUE_LIMIT wait. Past that an Event is dropped and counted, with one log line per
-overflow, which only an API server refusing or stalling every post can cause.
+overflow, which only an API server refusing or stalling every post can cause. Events
+still waiting when the operator stops are not posted (client-go's are not either).
 """
 from __future__ import annotations
 
