@@ -81,7 +81,7 @@ bench: $(VENV)/.installed cluster-binaries
 	$(PY) -m bench --out .bench
 
 bench-quick: $(VENV)/.installed cluster-binaries
-	$(PY) -m bench --quick --out .bench
+	$(PY) -m bench --quick --out .bench-quick
 
 clean: cluster-down
-	rm -rf $(VENV) .bench
+	rm -rf $(VENV) .bench .bench-quick

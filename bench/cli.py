@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import sys
 import time
@@ -52,7 +53,9 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     revision, machine_at_start = report.commit(), report.machine()
     t0 = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
+    # This run's logs only; a process restarted within the run appends to its own.
     logs = out / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
     port = free_port()
     shim_proc = shim_process(shim_kubeconfig or kubeconfig, port, logs / "shim.log")
     operator = operator_process(operator_kubeconfig or kubeconfig, f"http://127.0.0.1:{port}/",
