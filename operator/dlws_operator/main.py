@@ -100,7 +100,8 @@ async def pod_mirror_running(memo: kopf.Memo, **_: Any) -> bool:
     Kubernetes restarts us."""
     task: asyncio.Task[None] | None = memo.get("pods_task")
     if task is not None and task.done():
-        raise kopf.PermanentError("the pod mirror has stopped; job status is no longer written")
+        raise kopf.PermanentError("the pod mirror or the event poster has stopped; "
+                                  "job status or Events are no longer written")
     return task is not None
 
 

@@ -190,7 +190,7 @@ class PodMirror:
         previous = metrics.JOB_PHASES.set(job.uid, new["phase"])
         if previous != new["phase"] and new["phase"] != phases.PENDING:
             self._event(job, "Warning" if new["phase"] == phases.FAILED else "Normal", f"Job{new['phase']}",
-                              new.get("message") or f"pod {pod['metadata']['name']} is {new['phase'].lower()}")
+                        new.get("message") or f"pod {pod['metadata']['name']} is {new['phase'].lower()}")
         if new.get("podIP") and previous in (None, phases.PENDING):
             age = _age_seconds(written["metadata"].get("creationTimestamp"))
             if age is not None:
