@@ -1,5 +1,5 @@
-"""Kubernetes Events about a job, for what runs outside a kopf handler (the pod mirror).
-Pure builders; kopf's own kopf.event() needs a handler's context."""
+"""Kubernetes Events about a job: a pure builder. The handlers and the pod mirror post
+them through event_poster.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ a handler that runs twice or an operator restarted at any moment finds what it m
 instead of making it again. No handler here adds a finalizer: a kill never waits on us.
 """
 import datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import kopf
@@ -31,12 +32,21 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def post_event(memo: kopf.Memo, meta: Mapping[str, Any], *, type: str, reason: str, message: str) -> None:
+    """Every Event of ours goes out through the event poster, under one reporting
+    component; kopf posts only its own warnings about failing handlers."""
+    events: EventPoster = memo["events"]
+    events.post(job_event(JobRef(meta["namespace"], meta["name"], meta["uid"]), type=type, reason=reason,
+                          message=message, now=now()))
+
+
 def is_root(labels: dict[str, str]) -> bool:
     return resource.LABEL_PARENT not in labels
 
 
-async def ensure_family(kube: Kube, root: kopf.Body) -> str:
+async def ensure_family(memo: kopf.Memo, root: kopf.Body) -> str:
     """Returns the digest of the root's family token, making token and Secret once."""
+    kube: Kube = memo["kube"]
     meta = root["metadata"]
     name = resource.family_secret_name(meta["name"])
     for _ in range(2):
@@ -48,7 +58,8 @@ async def ensure_family(kube: Kube, root: kopf.Body) -> str:
                     "name whose Secret awaits garbage collection, or a name clash); retrying", delay=10)
             return family.digest_of(secret)
         if await kube.create_secret(family.build_family_secret(root, tokens.new_token())):
-            kopf.event(root, type="Normal", reason="FamilyCreated", message=f"family token stored in Secret {name}")
+            post_event(memo, meta, type="Normal", reason="FamilyCreated",
+                       message=f"family token stored in Secret {name}")
             metrics.FAMILIES_CREATED.inc()
         # Created (or lost a race): read back what is stored, the only token that counts.
     raise kopf.TemporaryError(f"Secret {name} vanished right after it was made; retrying", delay=5)
@@ -114,28 +125,26 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     settings: OperatorSettings = memo["settings"]
     labels = dict(meta.get("labels") or {})
     if is_root(labels):
-        digest = await ensure_family(kube, body)
+        digest = await ensure_family(memo, body)
         if labels.get(resource.LABEL_FAMILY) != digest or labels.get(resource.LABEL_ROOT) != meta["name"]:
             patch.metadata.labels[resource.LABEL_FAMILY] = digest
             patch.metadata.labels[resource.LABEL_ROOT] = meta["name"]
         if status.get("familyDigest") != digest:
             patch.status["familyDigest"] = digest
     elif (problem := await verify_child(kube, body, job_index)) is not None:
-        kopf.warn(body, reason="InvalidFamily", message=problem)
+        post_event(memo, meta, type="Warning", reason="InvalidFamily", message=problem)
         for key, value in job_status.refused_status("InvalidFamily", problem).items():
             patch.status[key] = value
         return
     pod = pod_spec.build_pod(body, rest_api=settings.rest_api)
     if await kube.create_pod(pod):
         metrics.PODS_CREATED.inc()
-        events: EventPoster = memo["events"]
-        events.post(job_event(JobRef(meta["namespace"], meta["name"], meta["uid"]), type="Normal",
-                              reason="PodCreated", message=f"created pod {pod['metadata']['name']}", now=now()))
+        post_event(memo, meta, type="Normal", reason="PodCreated", message=f"created pod {pod['metadata']['name']}")
     else:
         existing = await kube.get_pod(meta["namespace"], pod["metadata"]["name"])
         if existing is not None and not family.owned_by(existing, meta["uid"]):
             problem = f"a pod named {pod['metadata']['name']} exists and does not belong to this job"
-            kopf.warn(body, reason="PodNameTaken", message=problem)
+            post_event(memo, meta, type="Warning", reason="PodNameTaken", message=problem)
             for key, value in job_status.refused_status("PodNameTaken", problem).items():
                 patch.status[key] = value
             return
@@ -168,5 +177,5 @@ async def mark_killing(type: str | None, body: kopf.Body, memo: kopf.Memo,
     parent_view: JobView | None = lookup(job_index, meta["namespace"], parent) if parent else None
     if parent_view is None or not parent_view.deleting:
         # One Event for the job that was killed, not one per job of its subtree.
-        kopf.event(body, type="Normal", reason="Killing",
+        post_event(memo, meta, type="Normal", reason="Killing",
                    message="deleting the job's pod and every job it submitted")
