@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Final
 
@@ -29,6 +30,10 @@ class JobIndex:
         # Roots whose family is genuine (JobRecord.is_family_root), by digest. Normally one
         # per digest; see family_root for what more than one means.
         self._roots: dict[str, set[Key]] = {}
+        # Live jobs by (family digest, namespace), kept with the tables above: SubmitJob
+        # reads it on every call, and counting a family's members each time grew with
+        # every finished job the family kept.
+        self._live: Counter[tuple[str, str]] = Counter()
         self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
         # True once a full list has been loaded: before that, "not found" means nothing.
         self.synced = False
@@ -59,7 +64,7 @@ class JobIndex:
         return [self._jobs[k] for k in self._families.get(digest, _EMPTY) if k[0] == namespace]
 
     def live_count(self, digest: str, namespace: str) -> int:
-        return sum(1 for job in self.family_members(digest, namespace) if job.live)
+        return self._live[(digest, namespace)]
 
     # --- fed by the watch -------------------------------------------------------------
 
@@ -72,6 +77,8 @@ class JobIndex:
         self._jobs[job.key] = job
         if job.family:
             self._families.setdefault(job.family, set()).add(job.key)
+            if job.live:
+                self._live[(job.family, job.namespace)] += 1
             if job.is_family_root:
                 self._roots.setdefault(job.family, set()).add(job.key)
         self._notify(job.key)
@@ -92,6 +99,10 @@ class JobIndex:
         self.synced = True
 
     def _unlink(self, job: JobRecord) -> None:
+        if job.family and job.live:
+            self._live[(job.family, job.namespace)] -= 1
+            if not self._live[(job.family, job.namespace)]:
+                del self._live[(job.family, job.namespace)]
         for table in (self._families, self._roots):
             if job.family and job.family in table:
                 members = table[job.family]

@@ -1,5 +1,6 @@
 """The job index: records, family lookups, waiting for a change."""
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -52,6 +53,32 @@ def test_family_root_and_members() -> None:
     assert root is not None and root.name == "r"
     assert sorted(j.name for j in index.family_members("fam", "ns")) == ["c1", "c2", "r"]
     assert index.live_count("fam", "ns") == 2  # r (no phase yet) and c1; c2 finished
+
+
+def test_live_count_follows_every_change_as_a_recount_would() -> None:
+    """live_count is kept as jobs come, change and go; it must agree with counting the
+    family's live members after any sequence of watch events."""
+    rng = random.Random(6)
+    index = JobIndex()
+    names, families, namespaces = [f"j{i}" for i in range(12)], ["fam", "other", None], ["ns", "elsewhere"]
+    phases_ = [None, "Pending", "Running", "Succeeded", "Failed", "Killing"]
+
+    def some_job() -> dict:
+        status = {"phase": p} if (p := rng.choice(phases_)) else {}
+        return obj(rng.choice(names), ns=rng.choice(namespaces), family=rng.choice(families), **status)
+
+    for _ in range(500):
+        step = rng.random()
+        if step < 0.7:
+            index.upsert(record_from_object(some_job()))
+        elif step < 0.95:
+            index.remove(rng.choice(namespaces), rng.choice(names))
+        else:
+            index.replace_all([record_from_object(some_job()) for _ in range(rng.randint(0, 6))])
+        for family in ("fam", "other"):
+            for ns in namespaces:
+                recount = sum(1 for job in index.family_members(family, ns) if job.live)
+                assert index.live_count(family, ns) == recount
 
 
 def test_relist_drops_what_is_gone() -> None:
