@@ -8,6 +8,23 @@ from dlws_contract import resource
 # status mirrored from the Pod can report observedGeneration without reading the job.
 GENERATION_ANNOTATION = f"{resource.GROUP}/job-generation"
 CONTAINER_NAME = "job"
+# A job's cmd runs under /bin/sh as PID 1 of its container, and PID 1 ignores SIGTERM
+# unless it traps it: every kill would wait out the grace period. This shell, PID 1 in
+# place of the cmd's, passes SIGTERM on to every process of the job (kill -1: all but
+# itself), waits until they are all gone (a process that handles SIGTERM gets the grace
+# period to finish), and exits with the cmd's own status.
+JOB_INIT = ("trap 'kill -TERM -1 2>/dev/null; killed=1' TERM INT HUP; "
+            '/bin/sh -c "$1" & cmd=$!; '
+            'while wait "$cmd"; status=$?; kill -0 "$cmd" 2>/dev/null; do :; done; '
+            'if [ -n "$killed" ]; then '
+            'while kill -0 -1 2>/dev/null; do sleep 0.1 2>/dev/null || sleep 1; done; fi; '
+            'exit "$status"')
+JOB_INIT_NAME = "dlws-job"  # the init shell's $0, as ps shows it
+
+
+def job_command(cmd: str) -> list[str]:
+    """The container command that runs a job's cmd (a shell command line) under JOB_INIT."""
+    return ["/bin/sh", "-c", JOB_INIT, JOB_INIT_NAME, cmd]
 
 
 def owner_reference(job: Mapping[str, Any], *, controller: bool = True) -> dict[str, Any]:
@@ -78,7 +95,7 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
         "securityContext": _security_context(spec),
     }
     if spec.get("cmd"):
-        container["command"] = ["/bin/sh", "-c", spec["cmd"]]
+        container["command"] = job_command(spec["cmd"])
     ports = spec.get("interactivePorts") or []
     if ports:
         container["ports"] = [{"containerPort": int(p), "protocol": "TCP"} for p in ports]

@@ -13,6 +13,7 @@ import pytest
 from kubernetes.aio import client
 
 from dlws_contract import resource, spec
+from dlws_operator.pod_spec import job_command
 from tests.integration.faults import UNLIMITED, report
 from tests.integration.jobs import Jobs, snapshot
 from tests.integration.shim_fixture import ShimClient, make_root
@@ -101,7 +102,7 @@ async def test_shell_metacharacters_reach_only_the_jobs_own_container_command(
     await jobs.running_with_ip(job_id)
     pod = await jobs.core.read_namespaced_pod(resource.pod_name(job_id), namespace)
     container = plain(api, pod)["spec"]["containers"][0]
-    assert container["command"] == ["/bin/sh", "-c", cmd]  # verbatim, for the job's own shell
+    assert container["command"] == job_command(cmd)  # verbatim, for the job's own shell
     pod_env = {e["name"]: e.get("value") for e in container["env"]}
     assert pod_env["INJECT"] == env["INJECT"] and pod_env["SEMI"] == env["SEMI"]
     status, detail, _ = await shim_client.call("JobDetail", root.token, jobId=job_id)

@@ -2,7 +2,7 @@
 from typing import Any
 
 from dlws_contract import resource
-from dlws_operator.pod_spec import build_pod
+from dlws_operator.pod_spec import build_pod, job_command
 
 REST = "http://dlws-api.dlws-system.svc:5000/"
 
@@ -57,7 +57,8 @@ def test_user_env_follows_system_env() -> None:
 
 def test_cmd_runs_through_a_shell_and_empty_cmd_keeps_the_entrypoint() -> None:
     c = build_pod(job(cmd="echo $HOME && sleep 1"), rest_api=REST)["spec"]["containers"][0]
-    assert c["command"] == ["/bin/sh", "-c", "echo $HOME && sleep 1"]
+    assert c["command"] == job_command("echo $HOME && sleep 1")
+    assert c["command"][-1] == "echo $HOME && sleep 1"  # verbatim, for the job's own shell
     assert "command" not in build_pod(job(cmd=""), rest_api=REST)["spec"]["containers"][0]
 
 

@@ -1,0 +1,53 @@
+"""The job's init shell (pod_spec.JOB_INIT), run as PID 1 of a fresh PID namespace, as in
+a container. Never outside one: its `kill -1` would reach every process it may signal."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from dlws_operator.pod_spec import job_command
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                                reason="needs root and unshare for a PID namespace")
+
+
+def start(cmd: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", *job_command(cmd)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def init_pid(unshare: subprocess.Popen[str]) -> int:
+    """The host PID of the namespace's PID 1 (unshare's only child)."""
+    children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children")
+    for _ in range(100):
+        pids = children.read_text().split()
+        if pids:
+            return int(pids[0])
+        time.sleep(0.02)
+    raise AssertionError("no init process")
+
+
+@pytest.mark.parametrize(("cmd", "code"), [("exit 3", 3), ("true", 0), ("sleep 60 & exit 0", 0)])
+def test_the_cmds_own_status_is_the_containers(cmd: str, code: int) -> None:
+    assert start(cmd).wait(10) == code
+
+
+def test_sigterm_reaches_a_cmd_that_does_not_trap_it() -> None:
+    proc = start("echo ready; sleep 600 & sleep 600")
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    os.kill(init_pid(proc), signal.SIGTERM)
+    assert proc.wait(5) == 128 + signal.SIGTERM
+
+
+def test_a_cmd_that_traps_sigterm_finishes_its_handler_first() -> None:
+    proc = start("trap 'sleep 0.5; echo cleaned up; exit 0' TERM; echo ready; sleep 600 & wait")
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    os.kill(init_pid(proc), signal.SIGTERM)
+    proc.wait(5)
+    assert proc.stdout.read() == "cleaned up\n"
