@@ -6,11 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STATE ?= .cluster
+# real: one real node (kubelet, containerd, runc) runs every job as a container; needs
+# root. kwok: fake nodes, no process of a job ever runs (any user; thousands of pods).
+NODE ?= real
 
 .PHONY: help dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
+	@echo "                  NODE=real (default: a real node, jobs run in containers; root) or NODE=kwok"
 	@echo "make test         install, build the control plane if needed, run every test"
 	@echo "make cluster-up   start the local control plane (kubeconfig: $(STATE)/kubeconfig)"
 	@echo "make cluster-down stop it and remove its state"
@@ -29,13 +33,13 @@ cluster-binaries:
 	devcluster/build.sh >/dev/null
 
 cluster-up: $(VENV)/.installed cluster-binaries
-	$(PY) -m devcluster up --state $(STATE)
+	$(PY) -m devcluster up --state $(STATE) --node $(NODE)
 
 cluster-down: $(VENV)/.installed
 	$(PY) -m devcluster down --state $(STATE)
 
 dev: $(VENV)/.installed cluster-binaries
-	$(PY) -m devcluster dev --state $(STATE)
+	$(PY) -m devcluster dev --state $(STATE) --node $(NODE)
 
 demo: $(VENV)/.installed
 	$(PY) -m devcluster demo --state $(STATE)

@@ -1,4 +1,4 @@
-"""python -m devcluster up|down|status|dev|demo [--state DIR]"""
+"""python -m devcluster up|down|status|dev|demo [--state DIR] [--node real|kwok]"""
 from __future__ import annotations
 
 import argparse
@@ -9,22 +9,25 @@ from devcluster import demo, dev
 from devcluster.binaries import BuildError
 from devcluster.cluster import ClusterStartError, LocalCluster
 from devcluster.nodes import DEFAULT_NODES
+from devcluster.real_node import RealNodeUnavailable
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devcluster", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "dev", "demo"])
     parser.add_argument("--state", default=".cluster", help="state directory (default: .cluster)")
+    parser.add_argument("--node", choices=["real", "kwok"], default="kwok",
+                        help="one real node that runs containers, or kwok's fake nodes (default: kwok)")
     parser.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of kwok nodes")
     args = parser.parse_args(argv)
     # SIGTERM while starting: unwind like Ctrl-C, so `up` stops what it has started.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         if args.command == "dev":
-            return dev.run(args.state)
+            return dev.run(args.state, args.node)
         if args.command == "demo":
             return demo.run(args.state)
-        cluster = LocalCluster(args.state, node_count=args.nodes)
+        cluster = LocalCluster(args.state, node_count=args.nodes, node_kind=args.node)
         if args.command == "up":
             was_running = cluster.info() is not None
             info = cluster.up()
@@ -40,11 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         if current is None:
             print(f"not running ({cluster.layout.state_dir})")
             return 1
-        print(f"running: {current.server}, kubeconfig {current.kubeconfig}")
+        print(f"running: {current.server} ({current.node_kind} nodes), kubeconfig {current.kubeconfig}")
         for name, pid in current.pids.items():
             print(f"  {name:<24} pid {pid}")
         return 0
-    except (ClusterStartError, BuildError) as e:
+    except (ClusterStartError, BuildError, RealNodeUnavailable) as e:
         print(f"devcluster: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

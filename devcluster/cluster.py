@@ -1,5 +1,6 @@
 """LocalCluster: a real control plane (etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler, kwok) running as local processes, all state under one directory."""
+kube-scheduler) running as local processes, all state under one directory, with either
+kwok's fake nodes or one real node (kubelet, containerd, runc, CNI bridge)."""
 from __future__ import annotations
 
 import json
@@ -17,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from devcluster import components, kubeconfig, nodes, pki, processes
+from devcluster import components, kubeconfig, nodes, pki, processes, real_node
 from devcluster.apiclient import Api
-from devcluster.binaries import Binaries, ensure_binaries
+from devcluster.binaries import IMAGES, PAUSE_IMAGE, Binaries, ensure_binaries
 from devcluster.layout import MARKER, Layout
 from devcluster.ports import free_ports
 from devcluster.processes import ProcessRecord
@@ -27,7 +28,14 @@ from devcluster.waiting import WaitTimeout, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CRDS_DIR = REPO_ROOT / "crds"
-CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# What runs the nodes: kwok fakes them (fast, thousands of pods, no process ever runs);
+# a real node runs each Pod's containers.
+NODE_KINDS = {"kwok": ("kwok",), "real": ("containerd", "kubelet")}
+
+
+def components_of(node_kind: str) -> tuple[str, ...]:
+    return CONTROL_PLANE + NODE_KINDS[node_kind]
 
 # Generous deadlines: on 2 busy cores the API server alone can take tens of seconds.
 START_TIMEOUT = 120.0
@@ -53,6 +61,10 @@ class ClusterInfo:
     pids: dict[str, int]
     startup_seconds: float
     steps: dict[str, float] = field(default_factory=dict)
+    node_kind: str = "kwok"
+    # Where pods reach services on this machine (the shim): loopback for kwok's fake pods,
+    # the bridge's address for a real node's.
+    host_address: str = "127.0.0.1"
 
     @property
     def kubectl(self) -> Path:
@@ -79,6 +91,8 @@ class ClusterInfo:
             pids=dict(doc["pids"]),
             startup_seconds=float(doc["startup_seconds"]),
             steps=dict(doc.get("steps", {})),
+            node_kind=str(doc.get("node_kind", "kwok")),
+            host_address=str(doc.get("host_address", "127.0.0.1")),
         )
 
 
@@ -101,11 +115,15 @@ class LocalCluster:
         state_dir: Path | str,
         *,
         node_count: int = nodes.DEFAULT_NODES,
+        node_kind: str = "kwok",
         crds_dir: Path | None = CRDS_DIR,
         say: Callable[[str], None] = _say,
     ) -> None:
+        if node_kind not in NODE_KINDS:
+            raise ValueError(f"node kind {node_kind!r} is not one of {', '.join(NODE_KINDS)}")
         self.layout = Layout.at(state_dir)
         self.node_count = node_count
+        self.node_kind = node_kind
         self.crds_dir = crds_dir
         self._say = say
 
@@ -118,7 +136,7 @@ class LocalCluster:
         except (OSError, ValueError, KeyError):
             return None
         records = {r.name: r for r in processes.read_records(self.layout.run_dir)}
-        if not all(n in records and processes.is_alive(records[n]) for n in CONTROL_PLANE):
+        if not all(n in records and processes.is_alive(records[n]) for n in components_of(info.node_kind)):
             return None
         try:
             status, _ = Api(info.server, info.ca_file, info.token, timeout=5).raw("GET", "/readyz")
@@ -132,15 +150,21 @@ class LocalCluster:
         t0 = time.monotonic()
         running = self.info()
         if running is not None:
+            if running.node_kind != self.node_kind:
+                raise ClusterStartError(
+                    f"{self.layout.state_dir} already runs a cluster with {running.node_kind} nodes; "
+                    f"stop it first (make cluster-down) to start one with {self.node_kind} nodes")
             self._say(f"already running ({self.layout.kubeconfig})")
             return running
+        if self.node_kind == "real":
+            real_node.check_machine(real_node.NodePlan.of(self.layout))
         self._clear_leftovers()
         binaries = ensure_binaries()
         steps: dict[str, float] = {"binaries": time.monotonic() - t0}
         started: list[ProcessRecord] = []
         starter = _Starter(self.layout, started, steps, self._say)
         try:
-            info = starter.run(binaries, self.crds_dir, self.node_count, t0)
+            info = starter.run(binaries, self.crds_dir, self.node_count, self.node_kind, t0)
         except BaseException as e:
             self._say(f"start failed while {starter.step}; stopping what it started")
             # The PID files are the complete list (`started` could miss one whose start
@@ -148,6 +172,7 @@ class LocalCluster:
             recorded = {r.pid: r for r in started + processes.read_records(self.layout.run_dir)}
             for record in sorted(recorded.values(), key=lambda r: r.order, reverse=True):
                 processes.stop(record, self.layout.run_dir)
+            self._remove_node_leftovers()
             self._remove_etcd_data()
             self.layout.cluster_json.unlink(missing_ok=True)
             if not isinstance(e, Exception):
@@ -164,6 +189,7 @@ class LocalCluster:
         if state.exists() and any(state.iterdir()) and not self.layout.marker.exists():
             raise ClusterStartError(f"{state} is not empty and not a devcluster state directory")
         self._stop_recorded()
+        self._remove_node_leftovers()
         self._remove_etcd_data()
         if state.exists():
             shutil.rmtree(state)
@@ -177,6 +203,7 @@ class LocalCluster:
         """Stop every recorded process (newest first) and remove the state. Idempotent."""
         state = self.layout.state_dir
         stopped = self._stop_recorded()
+        self._remove_node_leftovers()
         self._remove_etcd_data()
         if not state.exists():
             self._say(f"nothing to stop at {state}")
@@ -205,6 +232,17 @@ class LocalCluster:
             processes.stop(record, self.layout.run_dir)
         return stopped
 
+    def _remove_node_leftovers(self) -> None:
+        """A real node's containers, mounts, cgroups and bridge; then make sure nothing is
+        still mounted under the state dir, which is about to be deleted."""
+        removed = real_node.cleanup(self.layout)
+        if removed:
+            self._say(f"removed the real node's {', '.join(removed)}")
+        left = real_node.mounts_under(self.layout.state_dir)
+        if left:
+            raise ClusterStartError(f"still mounted under {self.layout.state_dir}, so it is left in place: "
+                                    f"{', '.join(left[:5])}")
+
     def _remove_etcd_data(self) -> None:
         shutil.rmtree(self.layout.etcd_data_dir.parent, ignore_errors=True)
 
@@ -230,10 +268,10 @@ class LocalCluster:
             raise ClusterStartError(f"{name} was not stopped by stop_component") from None
         info = ClusterInfo.from_json(json.loads(self.layout.cluster_json.read_text()))
         record = processes.spawn(name, saved["argv"], run_dir=self.layout.run_dir,
-                                 log_dir=self.layout.logs_dir, env=_component_env(name, self.layout),
+                                 log_dir=self.layout.logs_dir, env=_component_env(name, self.layout, info),
                                  order=int(saved["order"]))
         stopped.unlink()
-        doc = json.loads(self.layout.cluster_json.read_text())
+        doc = info.to_json()
         doc["pids"][name] = record.pid
         self.layout.cluster_json.write_text(json.dumps(doc, indent=2) + "\n")
         api = Api(info.server, info.ca_file, info.token, timeout=5)
@@ -261,8 +299,9 @@ class LocalCluster:
         return self.start_component(name)
 
     def _record(self, name: str) -> ProcessRecord:
-        if name not in CONTROL_PLANE:
-            raise ValueError(f"{name!r} is not one of {', '.join(CONTROL_PLANE)}")
+        every = CONTROL_PLANE + tuple(c for kind in NODE_KINDS.values() for c in kind)
+        if name not in every:
+            raise ValueError(f"{name!r} is not one of {', '.join(every)}")
         for record in processes.read_records(self.layout.run_dir):
             if record.name == name and processes.is_alive(record):
                 return record
@@ -288,7 +327,8 @@ class _Starter:
         self.say = say
         self.step = "preparing the state directory"
 
-    def run(self, b: Binaries, crds_dir: Path | None, node_count: int, t0: float) -> ClusterInfo:
+    def run(self, b: Binaries, crds_dir: Path | None, node_count: int, node_kind: str,
+            t0: float) -> ClusterInfo:
         layout = self.layout
         for d in (layout.logs_dir, layout.run_dir, layout.kwok_home):
             d.mkdir(parents=True, exist_ok=True)
@@ -321,13 +361,13 @@ class _Starter:
         self._wait("kube-scheduler", "kube-scheduler /healthz", scheduler,
                    lambda: _http_ok(f"https://127.0.0.1:{ports.scheduler}/healthz"))
 
-        kwok = self._start("kwok", components.kwok(b, layout, ports), env=_component_env("kwok", layout))
-        self._wait("kwok", "kwok /healthz", kwok, lambda: _http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"))
-
-        self.step = "creating the kwok nodes"
-        node_names = nodes.create(api, node_count)
-        self._wait("nodes", f"nodes {', '.join(node_names)} to be Ready", kwok,
-                   lambda: all(nodes.is_ready(api, n) for n in node_names))
+        all_ports = {k: int(v) for k, v in asdict(ports).items()}
+        host_address = "127.0.0.1"
+        if node_kind == "real":
+            plan = self._start_real_node(b, keys, server, api, all_ports)
+            node_names, host_address = [pki.REAL_NODE_NAME], plan.node_ip
+        else:
+            node_names = self._start_kwok(b, ports, api, node_count)
 
         self._wait("default-serviceaccount", "the ServiceAccount default/default", kcm,
                    lambda: api.exists("/api/v1/namespaces/default/serviceaccounts/default"))
@@ -339,15 +379,46 @@ class _Starter:
             ca_file=keys.ca_cert,
             token=keys.admin_token,
             bin_dir=b.bin_dir,
-            ports={k: int(v) for k, v in asdict(ports).items()},
+            ports=all_ports,
             nodes=node_names,
             crds=crd_names,
             pids={r.name: r.pid for r in self.started},
             startup_seconds=round(time.monotonic() - t0, 2),
             steps={k: round(v, 2) for k, v in self.steps.items()},
+            node_kind=node_kind,
+            host_address=host_address,
         )
         layout.cluster_json.write_text(json.dumps(info.to_json(), indent=2) + "\n")
         return info
+
+    def _start_kwok(self, b: Binaries, ports: components.Ports, api: Api, count: int) -> list[str]:
+        kwok = self._start("kwok", components.kwok(b, self.layout, ports),
+                           env=_component_env("kwok", self.layout))
+        self._wait("kwok", "kwok /healthz", kwok, lambda: _http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"))
+        self.step = "creating the kwok nodes"
+        node_names = nodes.create(api, count)
+        self._wait("nodes", f"nodes {', '.join(node_names)} to be Ready", kwok,
+                   lambda: all(nodes.is_ready(api, n) for n in node_names))
+        return node_names
+
+    def _start_real_node(self, b: Binaries, keys: pki.Pki, server: str, api: Api,
+                         ports: dict[str, int]) -> real_node.NodePlan:
+        self.step = "choosing the real node's pod subnet"
+        plan = real_node.free_subnet(self.layout)
+        ports["kubelet"], ports["kubelet_healthz"] = free_ports(2)
+        self.step = f"preparing the real node (bridge {plan.bridge}, pods in {plan.subnet})"
+        self._timed("node-setup", lambda: real_node.prepare(
+            plan, b, keys, server, PAUSE_IMAGE.ref, (ports["kubelet"], ports["kubelet_healthz"])))
+        env = real_node.runtime_env(b)
+        containerd = self._start("containerd", real_node.containerd_argv(plan, b), env=env)
+        self._wait("containerd", f"containerd at {plan.containerd_socket}", containerd,
+                   lambda: real_node.containerd_ready(plan, b))
+        self.step = "importing the images into containerd"
+        self._timed("images", lambda: real_node.import_images(plan, b, [b.image_tarball(i) for i in IMAGES]))
+        kubelet = self._start("kubelet", real_node.kubelet_argv(plan, b), env=env)
+        self._wait("nodes", f"node {pki.REAL_NODE_NAME} to be Ready", kubelet,
+                   lambda: nodes.is_ready(api, pki.REAL_NODE_NAME))
+        return plan
 
     def _timed(self, name: str, fn: Callable[[], Any]) -> Any:
         t = time.monotonic()
@@ -416,10 +487,12 @@ def _custom_resource_served(api: Api, crd_name: str) -> bool:
     return api.raw("GET", path)[0] == 200
 
 
-def _component_env(name: str, layout: Layout) -> dict[str, str] | None:
+def _component_env(name: str, layout: Layout, info: ClusterInfo | None = None) -> dict[str, str] | None:
     """The environment a component runs with (None: ours, less KUBECONFIG)."""
     if name == "kwok":
         return {**_environ(), "HOME": str(layout.kwok_home)}
+    if name in NODE_KINDS["real"] and info is not None:
+        return real_node.runtime_env(Binaries(info.bin_dir))
     return None
 
 
@@ -431,6 +504,9 @@ def _health_probes(info: ClusterInfo, api: Api) -> dict[str, Callable[[], bool]]
         "kube-controller-manager": lambda: _http_ok(f"https://127.0.0.1:{ports['controller_manager']}/healthz"),
         "kube-scheduler": lambda: _http_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz"),
         "kwok": lambda: _http_ok(f"http://127.0.0.1:{ports['kwok']}/healthz"),
+        "containerd": lambda: real_node.containerd_ready(real_node.NodePlan.of(Layout.at(info.state_dir)),
+                                                         Binaries(info.bin_dir)),
+        "kubelet": lambda: _http_ok(f"http://127.0.0.1:{ports.get('kubelet_healthz')}/healthz"),
     }
 
 

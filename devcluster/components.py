@@ -102,6 +102,11 @@ def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[
         f"--service-account-key-file={pki.sa_pub}",
         f"--service-account-signing-key-file={pki.sa_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
+        # exec, logs and port-forward reach a real node's kubelet over TLS, both ways checked.
+        f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+        f"--kubelet-client-key={pki.kubelet_client_key}",
+        f"--kubelet-certificate-authority={pki.ca_cert}",
+        "--kubelet-preferred-address-types=InternalIP",
         "--allow-privileged=true",
         # This admission plugin taints every new Node not-ready until the node-lifecycle
         # controller clears it; we do not run that controller (see CONTROLLERS).

@@ -1,5 +1,9 @@
-"""`make demo`: the seed document's samples, run unchanged as the sample root job would
-run them (its FAMILY_TOKEN and DLWS_REST_API), against a running `make dev`."""
+"""`make demo`: the seed document's samples, run unchanged against a running `make dev`.
+
+On a real node they run inside the sample root job's container (`kubectl exec`), as a job
+runs them; with kwok's fake pods, as host processes given that job's FAMILY_TOKEN and
+DLWS_REST_API.
+"""
 from __future__ import annotations
 
 import base64
@@ -8,19 +12,41 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from devcluster import project
 from devcluster.apiclient import Api
-from devcluster.cluster import LocalCluster
+from devcluster.binaries import JOB_IMAGE
+from devcluster.cluster import ClusterInfo, LocalCluster
 from devcluster.waiting import wait_until
 from examples.seed_samples import program
 
+Runner = Callable[[str], str]
+# What the document's child is swapped for on a real node: the job image, serving HTTP on
+# the port the sample asks for.
+REAL_NODE_CHILD = {"image": JOB_IMAGE.ref, "cmd": "exec python3 -m http.server 8888"}
 
-def run_sample(env: dict[str, str], sample: str, call: str) -> tuple[str, list[Any]]:
-    out = subprocess.run([sys.executable, "-c", program(sample, call)], env=env,
-                         capture_output=True, text=True, timeout=60, check=True)
-    handler, args = json.loads(out.stdout.strip().splitlines()[-1])
+
+def in_container(info: ClusterInfo, namespace: str, pod: str) -> Runner:
+    def run(source: str) -> str:
+        return subprocess.run(
+            [str(info.kubectl), f"--kubeconfig={info.kubeconfig}", "exec", "-i", "-n", namespace, pod,
+             "--", "python3", "-"],
+            input=source, capture_output=True, text=True, timeout=60, check=True).stdout
+    return run
+
+
+def on_host(env: dict[str, str]) -> Runner:
+    def run(source: str) -> str:
+        return subprocess.run([sys.executable, "-c", source], env=env, capture_output=True,
+                              text=True, timeout=60, check=True).stdout
+    return run
+
+
+def run_sample(runner: Runner, sample: str, call: str,
+               submit_params: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+    handler, args = json.loads(runner(program(sample, call, submit_params)).strip().splitlines()[-1])
     return str(handler), list(args)
 
 
@@ -29,23 +55,35 @@ def run(state: str) -> int:
     if info is None:
         print(f"devcluster: nothing runs in {state}; start it with `make dev` first", file=sys.stderr)
         return 1
+    waiting = project.sample_job_state(info)
+    if waiting is not None:
+        print(f"devcluster: {waiting}; run `make demo` once `make dev` has printed its usage",
+              file=sys.stderr)
+        return 1
     api = Api(info.server, info.ca_file, info.token)
     job = project.sample_job()
     ns, root = job["metadata"]["namespace"], job["metadata"]["name"]
-    secret = api.get(f"/api/v1/namespaces/{ns}/secrets/{root}-family-token")
-    # Exactly what the operator gives the sample job's pod.
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG",)}
-    env.update(FAMILY_TOKEN=base64.b64decode(secret["data"]["token"]).decode(),
-               DLWS_REST_API=project.SHIM_URL)
+    real = info.node_kind == "real"
+    if real:
+        runner = in_container(info, ns, root)
+        print(f"running the samples inside the container of {ns}/{root}")
+    else:
+        secret = api.get(f"/api/v1/namespaces/{ns}/secrets/{root}-family-token")
+        # Exactly what the operator gives the sample job's pod.
+        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+        env.update(FAMILY_TOKEN=base64.b64decode(secret["data"]["token"]).decode(),
+                   DLWS_REST_API=project.shim_url(info))
+        runner = on_host(env)
     jobs = project.JOBS_PATH.format(ns=ns)
 
-    handler, args = run_sample(env, "submit_child", "submit_child(_err, _ok)")
+    handler, args = run_sample(runner, "submit_child", "submit_child(_err, _ok)",
+                               REAL_NODE_CHILD if real else None)
     print(f"submit_child  -> {handler}: {args}")
     if handler != "success":
         return 1
     child = args[0]
 
-    handler, (detail,) = run_sample(env, "job_detail", f"job_detail({child!r}, _ok)")
+    handler, (detail,) = run_sample(runner, "job_detail", f"job_detail({child!r}, _ok)")
     shown = {k: detail.get(k) for k in ("jobId", "jobName", "jobStatus", "userName", "parentJobId")}
     print(f"job_detail    -> {handler}: {shown}")
 
@@ -53,14 +91,19 @@ def run(state: str) -> int:
 
     def has_ip() -> bool:
         nonlocal ip
-        result, ip = run_sample(env, "job_ip", f"job_ip({child!r}, _ok, _err)")
+        result, ip = run_sample(runner, "job_ip", f"job_ip({child!r}, _ok, _err)")
         return result == "success"
 
-    wait_until(f"an IP for {child}", has_ip, timeout=30)
+    wait_until(f"an IP for {child}", has_ip, timeout=60)
     print(f"job_ip        -> success: {ip}")
+    if real:
+        fetch = f"import requests; print(requests.get('http://{ip[0]}:8888/', timeout=3).status_code)"
+        status = wait_until(f"{child} answering on port 8888", lambda: runner(fetch).strip() == "200",
+                            timeout=60)
+        print(f"              the child answered HTTP 200 on {ip[0]}:8888 ({status:.1f}s)")
 
     start = time.monotonic()
-    handler, args = run_sample(env, "kill_job", f"kill_job({child!r}, _err, _ok)")
+    handler, args = run_sample(runner, "kill_job", f"kill_job({child!r}, _err, _ok)")
     print(f"kill_job      -> {handler}{': ' + str(args) if args else ''}")
     wait_until(f"{child} gone", lambda: not api.exists(f"{jobs}/{child}"), timeout=60)
     print(f"              the child and its pod were gone {time.monotonic() - start:.1f}s after the call")

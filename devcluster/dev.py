@@ -33,13 +33,13 @@ def extra_processes(cluster: ClusterInfo) -> list[ExtraProcess]:
     go here.
     """
     return [
-        ExtraProcess("dlws-operator", project.operator_argv(cluster), {"DLWS_REST_API": project.SHIM_URL}),
+        ExtraProcess("dlws-operator", project.operator_argv(cluster), {"DLWS_REST_API": project.shim_url(cluster)}),
         ExtraProcess("dlws-api-shim", project.shim_argv(cluster)),
     ]
 
 
-def run(state_arg: str) -> int:
-    cluster = LocalCluster(state_arg)
+def run(state_arg: str, node_kind: str) -> int:
+    cluster = LocalCluster(state_arg, node_kind=node_kind)
     was_running = cluster.info() is not None
     stop = threading.Event()
 
@@ -65,7 +65,7 @@ def run(state_arg: str) -> int:
                     env={**os.environ, **extra.env},
                 )
             )
-        project.wait_for_shim()
+        project.wait_for_shim(info)
         job = project.start_sample_job(info)
         print(project.usage(info, state_arg, job), flush=True)
         while not stop.wait(1.0):

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from devcluster.apiclient import Api, ApiError
+from devcluster.binaries import JOB_IMAGE
 from devcluster.cluster import ClusterInfo
 from devcluster.ports import free_ports
 from devcluster.waiting import wait_until
@@ -16,7 +17,6 @@ from devcluster.waiting import wait_until
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SHIM_PORT = 5000
-SHIM_URL = f"http://127.0.0.1:{SHIM_PORT}/"
 SAMPLE = REPO / "manifests" / "samples" / "root-job.yaml"
 JOBS_PATH = "/apis/dlworkspace.io/v1alpha1/namespaces/{ns}/dlwsjobs"
 
@@ -28,19 +28,43 @@ def operator_argv(info: ClusterInfo) -> list[str]:
             "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics)]
 
 
+def shim_url(info: ClusterInfo) -> str:
+    """The shim's address, as pods reach it (DLWS_REST_API): on a real node, the bridge's."""
+    return f"http://{info.host_address}:{SHIM_PORT}/"
+
+
 def shim_argv(info: ClusterInfo) -> list[str]:
     return [str(BIN / "dlws-api-shim"), "--kubeconfig", str(info.kubeconfig),
-            "--host", "127.0.0.1", "--port", str(SHIM_PORT)]
+            "--host", info.host_address, "--port", str(SHIM_PORT)]
 
 
-def sample_job() -> dict[str, Any]:
-    return dict(yaml.safe_load(SAMPLE.read_text()))
+def sample_job(info: ClusterInfo | None = None) -> dict[str, Any]:
+    """manifests/samples/root-job.yaml; on a real node it runs the job image built here
+    (Python 3 and requests), since no image can be pulled."""
+    job = dict(yaml.safe_load(SAMPLE.read_text()))
+    if info is not None and info.node_kind == "real":
+        job["spec"]["image"] = JOB_IMAGE.ref
+    return job
+
+
+def sample_job_state(info: ClusterInfo) -> str | None:
+    """None when the sample job runs with its family; else what it is waiting for."""
+    job = sample_job()
+    ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    try:
+        got = Api(info.server, info.ca_file, info.token).get(f"{JOBS_PATH.format(ns=ns)}/{name}")
+    except ApiError as e:
+        return f"the sample job {ns}/{name} does not exist (HTTP {e.status})"
+    status = got.get("status") or {}
+    if status.get("phase") != "Running" or not status.get("familyDigest"):
+        return f"the sample job {ns}/{name} is not running yet (phase {status.get('phase') or 'none'})"
+    return None
 
 
 def start_sample_job(info: ClusterInfo, timeout: float = 60.0) -> dict[str, Any]:
     """Creates the sample root job (if absent) and waits until it runs with its family."""
     api = Api(info.server, info.ca_file, info.token)
-    job = sample_job()
+    job = sample_job(info)
     ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
     path = JOBS_PATH.format(ns=ns)
     api.create(path, job)
@@ -53,11 +77,11 @@ def start_sample_job(info: ClusterInfo, timeout: float = 60.0) -> dict[str, Any]
     return dict(api.get(f"{path}/{name}"))
 
 
-def wait_for_shim(timeout: float = 30.0) -> None:
+def wait_for_shim(info: ClusterInfo, timeout: float = 30.0) -> None:
     import urllib.request
 
     def ready() -> bool:
-        with urllib.request.urlopen(SHIM_URL + "readyz", timeout=2) as resp:
+        with urllib.request.urlopen(shim_url(info) + "readyz", timeout=2) as resp:
             return bool(resp.status == 200)
 
     wait_until("the shim's /readyz", ready, timeout=timeout)
@@ -67,10 +91,34 @@ def usage(info: ClusterInfo, state: str, job: dict[str, Any]) -> str:
     kubectl = f"{info.kubectl} --kubeconfig {Path(state) / 'kubeconfig'}"
     ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
     secret = f"{name}-family-token"
+    url = shim_url(info)
+    if info.node_kind == "real":
+        return f"""
+DLWS Job Families is running on a local control plane ({info.server}) with a real node:
+every job is a container. The shim listens on {url}, where pods reach this machine.
+  operator, shim, kubelet and containerd logs:  {info.state_dir / 'logs'}/
+
+Look around:
+  {kubectl} get dlwsjobs -A -o wide
+  {kubectl} logs -n {ns} {name}
+
+Be the sample job {name}: run Python inside its container, as a job would
+(its $FAMILY_TOKEN and $DLWS_REST_API, Python 3 and requests):
+  {kubectl} exec -i -n {ns} {name} -- python3 - <<'EOF'
+import os, requests
+api = os.environ["DLWS_REST_API"]
+job = dict(familyToken=os.environ["FAMILY_TOKEN"], jobName="hello", resourcegpu=0, dataPath="data",
+           image="{JOB_IMAGE.ref}", jobType="training", cmd="echo hello from a child; sleep 600")
+print(requests.get(api + "child/SubmitJob", params=job, timeout=10).json())
+EOF
+Run the seed document's samples inside that container:  make demo
+
+Ctrl-C stops everything.
+"""
     return f"""
 DLWS Job Families is running on a local control plane ({info.server}).
   operator and shim logs:  {info.state_dir / 'logs'}/
-  the /child API:          {SHIM_URL}child/<Op>   (OpenAPI: {SHIM_URL}openapi.json)
+  the /child API:          {url}child/<Op>   (OpenAPI: {url}openapi.json)
 
 Look around:
   {kubectl} get dlwsjobs -A -o wide
@@ -78,10 +126,10 @@ Look around:
 
 Act as the sample job {name} would (its token, read the way its pod gets it):
   T=$({kubectl} get secret -n {ns} {secret} -o jsonpath='{{.data.token}}' | base64 -d)
-  curl -s "{SHIM_URL}child/SubmitJob?familyToken=$T&jobName=hello&resourcegpu=0&dataPath=data&image=busybox&jobType=training"
-  curl -s "{SHIM_URL}child/JobDetail?familyToken=$T&jobId=<jobId from above>"
-  curl -s "{SHIM_URL}child/GetJobIP?familyToken=$T&jobId=<jobId>&wait=10"
-  curl -s "{SHIM_URL}KillJob?familyToken=$T&jobId=<jobId>"
+  curl -s "{url}child/SubmitJob?familyToken=$T&jobName=hello&resourcegpu=0&dataPath=data&image=busybox&jobType=training"
+  curl -s "{url}child/JobDetail?familyToken=$T&jobId=<jobId from above>"
+  curl -s "{url}child/GetJobIP?familyToken=$T&jobId=<jobId>&wait=10"
+  curl -s "{url}KillJob?familyToken=$T&jobId=<jobId>"
 Run the seed document's samples end to end:  make demo
 
 Ctrl-C stops everything.

@@ -106,7 +106,23 @@ def _err(*args): print(_json.dumps(["error", list(args)]))
 """
 
 
-def program(sample: str, call: str) -> str:
+# The document's child (tensorflow/tensorflow:latest running Jupyter) cannot start where
+# no image is pulled: its settings can be swapped as SubmitJob sends them, so the sample's
+# own code still runs exactly as the document has it.
+SWAP_SUBMIT_PARAMS = """
+import requests as _requests
+_document_get = _requests.get
+def _get(url, params=None, **kwargs):
+    if url.endswith("/SubmitJob") and params is not None:
+        params = {**params, **_SWAPPED}
+    return _document_get(url, params=params, **kwargs)
+_requests.get = _get
+"""
+
+
+def program(sample: str, call: str, submit_params: dict[str, str] | None = None) -> str:
     """Python source that defines one sample and makes one call, e.g.
-    program("job_ip", "job_ip('abc', _ok, _err)"): the handlers print a JSON line."""
-    return SAMPLES[sample] + DRIVER + call
+    program("job_ip", "job_ip('abc', _ok, _err)"): the handlers print a JSON line.
+    submit_params: SubmitJob parameters sent instead of the sample's own."""
+    swap = f"{SWAP_SUBMIT_PARAMS}_SWAPPED = {submit_params!r}\n" if submit_params else ""
+    return SAMPLES[sample] + DRIVER + swap + call

@@ -1,0 +1,3 @@
+module dlws.local/pause
+
+go 1.26
