@@ -1,9 +1,11 @@
 """Session fixtures for tests that need a real Kubernetes control plane.
 
-- `cluster`: a fresh LocalCluster (devcluster) in its own temporary state directory,
-  stopped at the end of the session; or, only when DLWS_TEST_KUBECONFIG names a
-  kubeconfig, that existing cluster (reused, never stopped).
-- `api`: a kubernetes.aio ApiClient for the cluster's admin identity.
+- `cluster`: a fresh LocalCluster (devcluster) with kwok's fake nodes in its own temporary
+  state directory, stopped at the end of the session; or, only when DLWS_TEST_KUBECONFIG
+  names a kubeconfig, that existing cluster (reused, never stopped).
+- `real_cluster`: the same with one real node (kubelet, containerd, runc), where a job's
+  process really runs; DLWS_TEST_REAL_KUBECONFIG reuses one on purpose.
+- `api` / `real_api`: a kubernetes.aio ApiClient for either cluster's admin identity.
 - `namespace`: a fresh namespace per test, with its `default` ServiceAccount in place.
 
 Nothing here reads ~/.kube/config or $KUBECONFIG: every client gets an explicit kubeconfig.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import os
 import subprocess
 import time
@@ -26,6 +29,7 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from devcluster import LocalCluster, kubeconfig
 from devcluster.binaries import ensure_binaries
+from devcluster.real_node import missing_capabilities
 from tests.kubeobj import model, plain
 
 # Removed at import, before any client library can look at it: a test must never talk to
@@ -33,6 +37,9 @@ from tests.kubeobj import model, plain
 os.environ.pop("KUBECONFIG", None)
 
 REUSE_ENV = "DLWS_TEST_KUBECONFIG"
+REUSE_REAL_ENV = "DLWS_TEST_REAL_KUBECONFIG"
+# Set to 1 to skip the real-node tests on purpose (a machine without root); never implied.
+SKIP_REAL_ENV = "DLWS_TEST_SKIP_REAL_NODE"
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class ClusterAccess:
     # The cluster itself when this session started it (None when reusing one through
     # DLWS_TEST_KUBECONFIG): fault-injection tests stop and start its components.
     local: LocalCluster | None = None
+    # Where pods reach this machine's services (the shim): the real node's bridge address.
+    host_address: str = "127.0.0.1"
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,
                 timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
@@ -62,19 +71,22 @@ def _reuse(path: Path, tmp: Path) -> ClusterAccess:
     access = kubeconfig.read(path)
     ca_file = tmp / "ca.crt"
     ca_file.write_bytes(access.ca_data)
+    cluster_json = path.parent / "cluster.json"  # beside a devcluster's kubeconfig
+    host = json.loads(cluster_json.read_text()).get("host_address") if cluster_json.exists() else None
     return ClusterAccess(kubeconfig=path, server=access.server, ca_file=ca_file,
-                         token=access.token, bin_dir=ensure_binaries().bin_dir)
+                         token=access.token, bin_dir=ensure_binaries().bin_dir,
+                         host_address=host or "127.0.0.1")
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]:
-    reuse = os.environ.get(REUSE_ENV)
+def _session_cluster(tmp_path_factory: pytest.TempPathFactory, reuse_env: str,
+                     node_kind: str) -> Iterator[ClusterAccess]:
+    reuse = os.environ.get(reuse_env)
     if reuse:
-        yield _reuse(Path(reuse).absolute(), tmp_path_factory.mktemp("reused-cluster"))
+        yield _reuse(Path(reuse).absolute(), tmp_path_factory.mktemp(f"reused-{node_kind}-cluster"))
         return
     # Under pytest's temporary directory: the logs stay there (pytest keeps the last few
     # sessions' directories) for a failure to be looked into after the cluster is gone.
-    local = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    local = LocalCluster(tmp_path_factory.mktemp(f"{node_kind}-cluster"), node_kind=node_kind)
 
     def stop() -> None:
         local.down(keep_logs=True)
@@ -84,18 +96,45 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]
         info = local.up()
         yield ClusterAccess(kubeconfig=info.kubeconfig, server=info.server,
                             ca_file=info.ca_file, token=info.token, bin_dir=info.bin_dir,
-                            local=local)
+                            local=local, host_address=info.host_address)
     finally:
         stop()
         atexit.unregister(stop)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def api(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]:
+    yield from _session_cluster(tmp_path_factory, REUSE_ENV, "kwok")
+
+
+@pytest.fixture(scope="session")
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]:
+    missing = missing_capabilities()
+    if missing and os.environ.get(SKIP_REAL_ENV) == "1":
+        pytest.skip(f"{SKIP_REAL_ENV}=1: real-node tests skipped on purpose")
+    if missing and not os.environ.get(REUSE_REAL_ENV):
+        pytest.fail(f"a real node needs {', '.join(missing)} (set {SKIP_REAL_ENV}=1 to skip these tests)",
+                    pytrace=False)
+    yield from _session_cluster(tmp_path_factory, REUSE_REAL_ENV, "real")
+
+
+async def _admin_client(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
     configuration = client.Configuration()
     await config.load_kube_config(config_file=str(cluster.kubeconfig),  # type: ignore[no-untyped-call]
                                   client_configuration=configuration, persist_config=False)
     async with client.ApiClient(configuration=configuration) as api_client:
+        yield api_client
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def api(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
+    async for api_client in _admin_client(cluster):
+        yield api_client
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def real_api(real_cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
+    async for api_client in _admin_client(real_cluster):
         yield api_client
 
 

@@ -28,11 +28,10 @@ def kubeconfig_for(admin_kubeconfig: Path, user: str, token: str, path: Path) ->
     return path
 
 
-@pytest.fixture(scope="session")
-def identities(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Identities:
+def make_identities(cluster: Any, tmp: Path) -> Identities:
+    """Installs the shipped namespace and RBAC; kubeconfigs for both ServiceAccounts."""
     cluster.kubectl("apply", "-f", str(REPO / "manifests" / "namespace.yaml"))
     cluster.kubectl("apply", "-k", str(REPO / "manifests" / "rbac"))
-    tmp = tmp_path_factory.mktemp("identities")
 
     def token(sa: str) -> str:
         return str(cluster.kubectl("create", "token", sa, "-n", NAMESPACE, "--duration=24h").stdout.strip())
@@ -43,3 +42,8 @@ def identities(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Identi
         shim_kubeconfig=kubeconfig_for(cluster.kubeconfig, "dlws-api-shim", token("dlws-api-shim"),
                                        tmp / "shim.kubeconfig"),
     )
+
+
+@pytest.fixture(scope="session")
+def identities(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Identities:
+    return make_identities(cluster, tmp_path_factory.mktemp("identities"))

@@ -38,14 +38,15 @@ def shim_url() -> str:
     return f"http://127.0.0.1:{free_port()}/"
 
 
-def shim_process(kubeconfig: Path, port: int, log_path: Path, *flags: str) -> ManagedProcess:
+def shim_process(kubeconfig: Path, port: int, log_path: Path, *flags: str,
+                 host: str = "127.0.0.1") -> ManagedProcess:
     """A dlws-api-shim process (not started), its stdout and stderr in log_path."""
     env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
     proc = ManagedProcess(
-        [str(BIN / "dlws-api-shim"), "--host", "127.0.0.1", "--port", str(port),
+        [str(BIN / "dlws-api-shim"), "--host", host, "--port", str(port),
          "--kubeconfig", str(kubeconfig), *flags],
-        env=env, log_path=log_path, ready_url=f"http://127.0.0.1:{port}/readyz")
-    proc.url = f"http://127.0.0.1:{port}/"  # type: ignore[attr-defined]
+        env=env, log_path=log_path, ready_url=f"http://{host}:{port}/readyz")
+    proc.url = f"http://{host}:{port}/"  # type: ignore[attr-defined]
     return proc
 
 

@@ -1,0 +1,223 @@
+"""Jobs that really run: each job here is a container on the real node, and every /child
+call is made by a process inside a job's container, over the pod network."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+from typing import Any
+
+import pytest
+from kubernetes.aio import client, watch
+
+from devcluster.binaries import JOB_IMAGE
+from dlws_contract import resource
+from examples.seed_samples import program as sample_program
+from tests.conftest import ClusterAccess
+from tests.e2e.containers import (
+    COLLECTOR_PORT, RUN_PROGRAM, call_from, collector_root, detail_when, logs, program, run_python,
+    submit_from,
+)
+from tests.integration.jobs import Jobs, eventually
+
+pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
+
+
+async def run_sample(cluster: ClusterAccess, ns: str, pod: str, sample: str, call: str,
+                     submit_params: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+    """One of the document's samples, verbatim, run by python3 inside the pod's container."""
+    out = await run_python(cluster, ns, pod, sample_program(sample, call, submit_params))
+    handler, args = json.loads(out.strip().splitlines()[-1])
+    return str(handler), list(args)
+
+
+def reports(log: str, event: str) -> dict[str, str]:
+    """The jobs that reported `event` to the root's collector (`<event> [what] <job id>`),
+    each with what it reported."""
+    return {m.group(2): m.group(1) or "" for m in re.finditer(rf"^REPORT {event} (?:(\S+) )?(\S+)$", log, re.M)}
+
+
+async def containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
+    """containerd's containers (running or not) that belong to any of these pods."""
+    assert cluster.local is not None
+    plan_socket = cluster.local.layout.state_dir / "node" / "containerd.sock"
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [str(cluster.bin_dir / "ctr"), "--address", str(plan_socket), "-n", "k8s.io", "containers", "ls",
+         "-q", "labels.io.kubernetes.container.name==job"], capture_output=True, text=True, check=True)
+    found = []
+    for cid in result.stdout.split():
+        info = await asyncio.to_thread(
+            subprocess.run,
+            [str(cluster.bin_dir / "ctr"), "--address", str(plan_socket), "-n", "k8s.io", "containers",
+             "info", cid], capture_output=True, text=True, check=False)
+        if info.returncode == 0 and json.loads(info.stdout)["Labels"].get("io.kubernetes.pod.name") in pods:
+            found.append(cid)
+    return found
+
+
+async def test_continuation_passing_then_kill_reaches_every_process(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
+        real_operator: Any, real_shim: Any) -> None:
+    ns = real_namespace
+    root, root_ip = await collector_root(real_api, ns)
+    assert root.rest_api == real_shim.url and root.rest_api.endswith("/")
+    jobs = Jobs(real_api, ns)
+
+    # The document's submit sample, verbatim; what it sends is the test's child instead of
+    # its Jupyter image, which cannot be pulled here.
+    child_params = {
+        "image": JOB_IMAGE.ref, "cmd": RUN_PROGRAM, "interactivePort": "8080",
+        "env": json.dumps({"JOB_PROGRAM": program("worker"), "ROLE": "child", "JOB_IMAGE": JOB_IMAGE.ref,
+                           "REPORT_TO": f"http://{root_ip}:{COLLECTOR_PORT}/"})}
+    handler, args = await run_sample(real_cluster, ns, root.name, "submit_child", "submit_child(_err, _ok)",
+                                     child_params)
+    assert handler == "success", args
+    (child,) = args
+
+    async def child_ip() -> str | None:
+        handler, got = await run_sample(real_cluster, ns, root.name, "job_ip", f"job_ip({child!r}, _ok, _err)")
+        return str(got[0]) if handler == "success" else None
+    ip = await eventually(child_ip, timeout=120, interval=1.0, what=f"GetJobIP of {child}")
+
+    fetch = f"import requests; print(requests.get('http://{ip}:8080/', timeout=5).text)"
+
+    async def answer() -> str | None:
+        result = await asyncio.to_thread(
+            real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--", "python3", "-",
+            input=fetch, check=False)
+        return result.stdout.strip() if result.returncode == 0 else None
+    assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} answering") == f"hello from {child}"
+
+    async def grandchild() -> str | None:
+        return reports(await logs(real_cluster, ns, root.name), "SUBMITTED").get(child)
+    gc = await eventually(grandchild, timeout=120, interval=1.0, what="the child's grandchild")
+    assert not gc.startswith("error:"), gc
+    gc_job = await jobs.running_with_ip(gc, timeout=120)
+    assert gc_job["metadata"]["labels"][resource.LABEL_PARENT] == child
+    await eventually(lambda: _reported(real_cluster, ns, root.name, "UP", {child, gc}), timeout=60,
+                     what="both jobs up")
+    root_pod = await jobs.core.read_namespaced_pod(root.name, ns)
+    root_container = root_pod.status.container_statuses[0].container_id
+
+    handler, args = await run_sample(real_cluster, ns, root.name, "kill_job", f"kill_job({child!r}, _err, _ok)")
+    # The document's kill sample looks for "Success" among the reply's keys, so it calls its
+    # success handler whatever the result: the kill is proved by what follows.
+    assert (handler, args) == ("success", [])
+
+    for job in (child, gc):
+        await eventually(lambda job=job: _gone(jobs, job), timeout=120, what=f"{job} and its pod gone")
+    log = await logs(real_cluster, ns, root.name)
+    assert {child, gc} <= set(reports(log, "SIGTERM")), log
+    assert await containers_of(real_cluster, {child, gc}) == []
+    root_pod = await jobs.core.read_namespaced_pod(root.name, ns)
+    assert root_pod.status.phase == "Running"
+    assert root_pod.status.container_statuses[0].container_id == root_container
+    assert root_pod.status.container_statuses[0].restart_count == 0
+
+
+async def _reported(cluster: ClusterAccess, ns: str, root: str, event: str, jobs: set[str]) -> bool:
+    return jobs <= set(reports(await logs(cluster, ns, root), event))
+
+
+async def _gone(jobs: Jobs, name: str) -> bool:
+    if await jobs.get(name) is not None:
+        return False
+    return not [p for p in await jobs.pods() if p.metadata.name == name]
+
+
+async def test_a_job_that_ignores_sigterm_still_ends_by_sigterm(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
+        real_operator: Any) -> None:
+    """`sleep` does not trap SIGTERM; under the job's init it still dies of it (exit 143), not
+    of the SIGKILL at the end of the 30 s grace period (137)."""
+    ns = real_namespace
+    root, _ = await collector_root(real_api, ns)
+    child = await submit_from(real_cluster, root, cmd="sleep 3600")
+    jobs = Jobs(real_api, ns)
+    await jobs.running_with_ip(child, timeout=120)
+    exit_codes: list[int] = []
+
+    async def watch_pod() -> None:
+        async with watch.Watch() as w:
+            async for event in w.stream(jobs.core.list_namespaced_pod, ns,
+                                        field_selector=f"metadata.name={child}", timeout_seconds=90):
+                for cs in event["object"].status.container_statuses or []:
+                    if cs.state and cs.state.terminated:
+                        exit_codes.append(cs.state.terminated.exit_code)
+                if event["type"] == "DELETED":
+                    return
+    watcher = asyncio.create_task(watch_pod())
+    await asyncio.sleep(0.5)
+    status, body = await call_from(real_cluster, root, "KillJob", jobId=child)
+    assert status == 200 and "Success" in body["result"], body
+    await asyncio.wait_for(watcher, 100)
+    assert exit_codes and exit_codes[-1] == 143, exit_codes
+
+
+async def test_finished_and_failed_jobs(real_cluster: ClusterAccess, real_api: client.ApiClient,
+                                        real_namespace: str, real_operator: Any) -> None:
+    root, _ = await collector_root(real_api, real_namespace)
+    ok = await submit_from(real_cluster, root, cmd="echo done; exit 0")
+    bad = await submit_from(real_cluster, root, cmd="echo failing; exit 3")
+    assert (await detail_when(real_cluster, root, ok, "finished", "failed"))["jobStatus"] == "finished"
+    failed = await detail_when(real_cluster, root, bad, "finished", "failed")
+    assert failed["jobStatus"] == "failed"
+    assert "exited with code 3" in failed["errorMsg"] + json.dumps(failed["jobStatusDetail"]), failed
+    table = real_cluster.kubectl("get", "dlwsjobs", "-n", real_namespace, ok, bad).stdout
+    rows = {line.split()[0]: line.split()[2] for line in table.splitlines()[1:]}
+    assert rows == {ok: "Succeeded", bad: "Failed"}, table
+    assert "done" in await logs(real_cluster, real_namespace, ok)
+
+
+async def test_runningasroot_decides_the_uid(real_cluster: ClusterAccess, real_api: client.ApiClient,
+                                             real_namespace: str, real_operator: Any) -> None:
+    root, _ = await collector_root(real_api, real_namespace, userId=1234)
+    as_user = await submit_from(real_cluster, root, cmd="id -u", runningasroot=0)
+    as_root = await submit_from(real_cluster, root, cmd="id -u", runningasroot=1)
+    for job in (as_user, as_root):
+        await detail_when(real_cluster, root, job, "finished")
+    assert (await logs(real_cluster, real_namespace, as_user)).strip() == "1234"
+    assert (await logs(real_cluster, real_namespace, as_root)).strip() == "0"
+    assert (await run_python(real_cluster, real_namespace, root.name, "import os; print(os.getuid())")).strip() \
+        == "1234"
+
+
+async def test_the_family_token_is_in_the_container_and_nowhere_else(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
+        real_operator: Any) -> None:
+    ns = real_namespace
+    root, _ = await collector_root(real_api, ns)
+    child = await submit_from(real_cluster, root, cmd="echo child running; sleep 3600")
+    await Jobs(real_api, ns).running_with_ip(child, timeout=120)
+    inside = await run_python(real_cluster, ns, root.name, "import os; print(os.environ['FAMILY_TOKEN'])")
+    assert inside.strip() == root.token
+    for args in (("get", "pod", "-n", ns, root.name, child, "-o", "yaml"),
+                 ("get", "dlwsjobs", "-n", ns, "-o", "yaml"),
+                 ("get", "events", "-A", "-o", "yaml")):
+        assert root.token not in real_cluster.kubectl(*args).stdout, args
+    for pod in (root.name, child):
+        assert root.token not in await logs(real_cluster, ns, pod)
+
+
+async def test_another_family_is_refused_from_its_own_container(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
+        real_operator: Any) -> None:
+    ns = real_namespace
+    mine, _ = await collector_root(real_api, ns)
+    child = await submit_from(real_cluster, mine, cmd="sleep 3600")
+    theirs, _ = await collector_root(real_api, ns)
+    for op in ("JobDetail", "GetJobIP", "KillJob"):
+        for job in (mine.name, child):
+            status, body = await call_from(real_cluster, theirs, op, jobId=job)
+            assert status == 200 and ("error" in body or "Cannot" in body.get("result", "")), (op, body)
+    status, body = await call_from(real_cluster, theirs, "SubmitJob", parentJobId=child, jobName="x",
+                                   resourcegpu=0, dataPath="d", image=JOB_IMAGE.ref, jobType="training")
+    assert status == 200 and "error" in body, body
+    forged = mine.token[:-1] + ("0" if mine.token[-1] != "0" else "1")
+    for op in ("JobDetail", "GetJobIP", "KillJob", "SubmitJob"):
+        status, body = await call_from(real_cluster, theirs, op, jobId=child, familyToken=forged)
+        assert status == 403, (op, body)
+    status, body = await call_from(real_cluster, mine, "JobDetail", jobId=child)
+    assert body["jobStatus"] in ("scheduling", "running"), body
