@@ -55,6 +55,13 @@ class NodePlan:
         return f"dlws{self.digest}"  # 14 characters: an interface name takes at most 15
 
     @property
+    def bridge_mac(self) -> str:
+        """Locally administered and fixed: a bridge left to itself takes the lowest MAC of
+        its ports, which changes as pods come and go, and pods' cached ARP entry for the
+        host then points nowhere until it expires."""
+        return "02:" + ":".join(self.digest[i:i + 2] for i in range(0, 10, 2))
+
+    @property
     def node_ip(self) -> str:
         """The bridge's own address: the node's InternalIP, and where pods reach the host."""
         return str(self.subnet.network_address + 1)
@@ -280,7 +287,7 @@ def prepare(plan: NodePlan, b: Binaries, pki: Pki, server: str, sandbox_image: s
     """The bridge, the cgroup root and every config file, before containerd starts."""
     for d in (plan.dir, plan.cni_conf_dir, plan.kubelet_dir):
         d.mkdir(parents=True, exist_ok=True)
-    _ip("link", "add", plan.bridge, "type", "bridge")
+    _ip("link", "add", plan.bridge, "address", plan.bridge_mac, "type", "bridge")
     _ip("addr", "add", f"{plan.node_ip}/{plan.subnet.prefixlen}", "dev", plan.bridge)
     _ip("link", "set", plan.bridge, "up")
     for path in _cgroup_dirs(plan):

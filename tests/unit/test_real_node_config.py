@@ -67,3 +67,9 @@ def test_mountinfo_paths_are_unescaped() -> None:
 def test_subnets_wrap_within_the_pod_range() -> None:
     assert str(real_node._subnet_at(0)) == "10.88.0.0/24"
     assert real_node._subnet_at(256) == real_node._subnet_at(0)
+
+
+def test_the_bridge_has_a_fixed_local_mac() -> None:
+    mac = PLAN.bridge_mac
+    assert len(mac.split(":")) == 6 and mac.startswith("02:")
+    assert int(mac.split(":")[0], 16) & 0b10  # locally administered
