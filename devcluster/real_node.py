@@ -370,11 +370,12 @@ def _unmount_under(path: Path) -> int:
 
 
 def _cgroup_dirs(plan: NodePlan) -> list[Path]:
-    """The node's cgroup root in every mounted cgroup v1 hierarchy."""
+    """The node's cgroup root in every mounted cgroup v1 hierarchy (and the cgroup v2 one
+    that a hybrid machine mounts beside them, where runc places containers too)."""
     if not CGROUP_V1.is_dir():
         return []
     return [h / plan.cgroup_root.lstrip("/") for h in sorted(CGROUP_V1.iterdir())
-            if h.is_dir() and not h.is_symlink() and h.name != "unified" and (h / "cgroup.procs").exists()]
+            if h.is_dir() and not h.is_symlink() and (h / "cgroup.procs").exists()]
 
 
 def _cgroup_pids(plan: NodePlan) -> set[int]:

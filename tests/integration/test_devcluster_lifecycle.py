@@ -9,10 +9,11 @@ import pytest
 
 from devcluster import ClusterStartError, LocalCluster
 from devcluster.apiclient import Api
-from devcluster.cluster import CONTROL_PLANE
+from devcluster.cluster import components_of
 from devcluster.layout import Layout
 
 pytestmark = pytest.mark.cluster
+KWOK_CLUSTER = components_of("kwok")
 
 
 def processes_mentioning(*needles: str) -> list[str]:
@@ -64,8 +65,8 @@ def test_starting_twice_and_stopping_twice_are_harmless(tmp_path: Path) -> None:
         first = cluster.up()
         second = LocalCluster(state, node_count=1, crds_dir=None).up()
         assert second.pids == first.pids and second.server == first.server
-        assert set(first.pids) == set(CONTROL_PLANE)
-        assert len(traces(state)) == len(CONTROL_PLANE)
+        assert set(first.pids) == set(KWOK_CLUSTER)
+        assert len(traces(state)) == len(KWOK_CLUSTER)
     finally:
         cluster.down()
     assert traces(state) == []
@@ -96,7 +97,7 @@ def test_a_component_restarted_comes_back_with_its_flags_ports_and_data(
             {k: v for k, v in before.pids.items() if k != component}
         assert after.ports == before.ports and after.server == before.server
         assert api.exists("/api/v1/namespaces/default/configmaps/kept")  # etcd's data kept
-        assert len(traces(tmp_path / "state")) == len(CONTROL_PLANE)  # no leftover process
+        assert len(traces(tmp_path / "state")) == len(KWOK_CLUSTER)  # no leftover process
     finally:
         cluster.down()
     assert traces(tmp_path / "state") == []
