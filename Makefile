@@ -81,11 +81,15 @@ reliability: $(VENV)/.installed cluster-binaries
 	$(PY) -m reliability.token_timing | tee .reliability/token_timing.json
 	$(PY) -m reliability.flood_latency | tee .reliability/flood_latency.json
 
+# Two clusters, one after the other: kwok's fake nodes for the five API measurements, then
+# a real node for what real containers cost (needs root).
 bench: $(VENV)/.installed cluster-binaries
 	$(PY) -m bench --out .bench
+	$(PY) -m bench --node real --out .bench/real-node
 
 bench-quick: $(VENV)/.installed cluster-binaries
 	$(PY) -m bench --quick --out .bench-quick
+	$(PY) -m bench --quick --node real --out .bench-quick/real-node
 
 clean: cluster-down
 	rm -rf $(VENV) .bench .bench-quick

@@ -1,7 +1,8 @@
-"""python -m bench [--quick | --sizes full|quick|tiny] [--out DIR] [--kubeconfig FILE]
+"""python -m bench [--quick | --sizes full|quick|tiny] [--out DIR] [--kubeconfig FILE] [--node real]
 
-Runs issue 6's five measurements, each against a baseline taken in the same run on the
-same control plane, and writes DIR/results.json and DIR/results.md (default .bench).
+Runs issue 6's five measurements on kwok's fake nodes (or, with --node real, the real
+node's measurements: jobs as containers), each against a baseline taken in the same run
+on the same control plane, and writes DIR/results.json and DIR/results.md (default .bench).
 
 Without --kubeconfig it starts its own local control plane (devcluster, state in
 DIR/cluster) and stops it at the end. With --kubeconfig it uses that cluster, which must
@@ -24,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import apimetrics, kill_cascade, latency, report, scale, submit_ip, throughput
+from bench import apimetrics, kill_cascade, latency, real_jobs, report, scale, submit_ip, throughput
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.kube import api_client, require_loopback
@@ -39,11 +40,17 @@ MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "kill_cascade": kill_cascade.measure,
     "scale": scale.measure,
 }
+# On a cluster with a real node (--node real), where jobs are containers.
+REAL_NODE_MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
+    "real_jobs": real_jobs.measure,
+}
 
 
 async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence[str] = (),
                     operator_kubeconfig: Path | None = None, shim_kubeconfig: Path | None = None,
-                    command: str = "") -> dict[str, Any]:
+                    command: str = "", host: str = "127.0.0.1", kubectl: Path = Path("kubectl"),
+                    measurements: dict[str, Callable[[Context], Awaitable[Measurement]]] | None = None,
+                    ) -> dict[str, Any]:
     """Starts the shim and the operator against the cluster, runs the measurements
     (all, or `only` those), writes the results into `out` and returns them. A
     measurement that fails is reported as such; the others still run."""
@@ -57,13 +64,15 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     logs = out / "logs"
     shutil.rmtree(logs, ignore_errors=True)
     port = free_port()
-    shim_proc = shim_process(shim_kubeconfig or kubeconfig, port, logs / "shim.log")
-    operator = operator_process(operator_kubeconfig or kubeconfig, f"http://127.0.0.1:{port}/",
+    # The shim where pods reach this machine: loopback for kwok's pods, a real node's bridge.
+    shim_proc = shim_process(shim_kubeconfig or kubeconfig, port, logs / "shim.log", host)
+    operator = operator_process(operator_kubeconfig or kubeconfig, f"http://{host}:{port}/",
                                 logs / "operator.log")
     api = await api_client(kubeconfig)
-    shim = ShimClient(f"http://127.0.0.1:{port}/")
+    shim = ShimClient(f"http://{host}:{port}/")
     ctx = Context(api=api, kubeconfig=kubeconfig, shim=shim, shim_process=shim_proc, operator=operator,
-                  operator_kubeconfig=operator_kubeconfig or kubeconfig, logs=logs, sizes=sizes, run_id=run_id)
+                  operator_kubeconfig=operator_kubeconfig or kubeconfig, logs=logs, sizes=sizes, run_id=run_id,
+                  kubectl=kubectl)
     figures: list[Figure] = []
     details: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -71,7 +80,7 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
         await shim_proc.start()
         await operator.start()
         ctx.say(f"shim at {shim.url}, operator pid {operator.pid}; sizes {sizes.name}; logs in {logs}")
-        for name, measure in MEASUREMENTS.items():
+        for name, measure in (MEASUREMENTS if measurements is None else measurements).items():
             if only and name not in only:
                 continue
             # Start on a quiet control plane: the operator done with what came before.
@@ -115,8 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the same code with small sizes (a few minutes)")
     parser.add_argument("--sizes", choices=sorted(PRESETS), help="named sizes (default full; --quick: quick)")
     parser.add_argument("--kubeconfig", help="use this running cluster instead of starting one")
-    parser.add_argument("--only", action="append", choices=list(MEASUREMENTS), default=[],
+    parser.add_argument("--only", action="append", choices=[*MEASUREMENTS, *REAL_NODE_MEASUREMENTS], default=[],
                         help="run only this measurement (repeatable)")
+    parser.add_argument("--node", choices=["kwok", "real"], default="kwok",
+                        help="kwok: the five measurements on fake nodes (default); real: a real node's")
     args = parser.parse_args(argv)
     sizes = PRESETS[args.sizes] if args.sizes else QUICK if args.quick else PRESETS["full"]
     out = Path(args.out).absolute()
@@ -125,13 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     cluster = None
     try:
+        real = args.node == "real"
         if args.kubeconfig:
             kubeconfig = Path(args.kubeconfig).absolute()
+            host, kubectl = "127.0.0.1", Path("kubectl")
+            if real:
+                raise SystemExit("bench: --node real starts its own cluster; it takes no --kubeconfig")
         else:
             from devcluster import LocalCluster
-            cluster = LocalCluster(out / "cluster")
-            kubeconfig = cluster.up().kubeconfig
-        doc = asyncio.run(run_bench(kubeconfig, sizes, out, only=args.only, command=command))
+            cluster = LocalCluster(out / "cluster", node_kind=args.node)
+            info = cluster.up()
+            kubeconfig, host, kubectl = info.kubeconfig, info.host_address, info.kubectl
+        doc = asyncio.run(run_bench(kubeconfig, sizes, out, only=args.only, command=command, host=host,
+                                    kubectl=kubectl, measurements=REAL_NODE_MEASUREMENTS if real else None))
     finally:
         if cluster is not None:
             cluster.down()

@@ -27,6 +27,7 @@ class Context:
     logs: Path
     sizes: Sizes
     run_id: str
+    kubectl: Path = Path("kubectl")  # the cluster's own, to run commands in pods
     started: float = field(default_factory=time.monotonic)
 
     def say(self, message: str) -> None:

@@ -170,12 +170,13 @@ class Family:
 class JobsApi:
     """DLWSJob calls on one namespace, through kubernetes.aio's CustomObjectsApi."""
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+    def __init__(self, api: client.ApiClient, namespace: str,
+                 params: Mapping[str, str] = JOB_PARAMS) -> None:
         self.api = api
         self.namespace = namespace
         self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
-        self.spec: JobSpec = spec_from_parameters(JOB_PARAMS)
+        self.spec: JobSpec = spec_from_parameters(params)
 
     async def create(self, obj: Mapping[str, Any], timeout: float = 30.0) -> JSON:
         """The same call the shim's KubeJobStore.create makes."""
@@ -357,6 +358,10 @@ class Tracker:
         await self._wait(lambda: name in self.matched, timeout, f"{name} to match")
         return self.matched[name]
 
+    async def all_deleted(self, names: Iterable[str], timeout: float) -> None:
+        wanted = set(names)
+        await self._wait(lambda: wanted <= set(self.deleted), timeout, f"{len(wanted)} objects to be deleted")
+
     async def empty_at(self, timeout: float) -> float:
         """perf_counter time at which the last object went (now, if none exists)."""
         await self._wait(lambda: not self.present, timeout, "every object to be deleted")
@@ -405,13 +410,17 @@ def has_pod_ip(obj: JSON) -> bool:
 KIND_LABEL = "bench.dlworkspace.io/kind"
 
 
-def bare_pod(name: str, labels: Mapping[str, str], owner: Mapping[str, Any] | None = None) -> JSON:
+def bare_pod(name: str, labels: Mapping[str, str], owner: Mapping[str, Any] | None = None, *,
+             image: str = JOB_PARAMS["image"], command: list[str] | None = None,
+             port: int | None = None) -> JSON:
     """A plain Pod like the operator's (one container, the job's image and command,
     restartPolicy Never, no ServiceAccount token)."""
     meta: JSON = {"name": name, "labels": dict(labels)}
     if owner is not None:
         meta["ownerReferences"] = [dict(owner)]
+    container: JSON = {"name": "job", "image": image, "command": command or ["/bin/sh", "-c", JOB_PARAMS["cmd"]]}
+    if port is not None:
+        container["ports"] = [{"containerPort": port, "protocol": "TCP"}]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
-                     "containers": [{"name": "job", "image": JOB_PARAMS["image"],
-                                     "command": ["/bin/sh", "-c", JOB_PARAMS["cmd"]]}]}}
+            "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False, "enableServiceLinks": False,
+                     "containers": [container]}}

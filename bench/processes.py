@@ -140,17 +140,17 @@ def operator_process(kubeconfig: Path, rest_api: str, log: Path) -> Process:
                    ready_url=f"http://127.0.0.1:{health}/healthz")
 
 
-def shim_process(kubeconfig: Path, port: int, log: Path) -> Process:
+def shim_process(kubeconfig: Path, port: int, log: Path, host: str = "127.0.0.1") -> Process:
     """dlws-api-shim with its family limits raised out of the way: the benchmark measures
     speed, not the limits (which tests/integration/test_shim_limits.py covers). Log level
     and access log as deployed (INFO), into a file."""
     argv = [str(BIN / "dlws-api-shim"), "--kubeconfig", str(kubeconfig),
-            "--host", "127.0.0.1", "--port", str(port),
+            "--host", host, "--port", str(port),
             "--max-live-jobs", "1000000", "--max-depth", "10",
             "--submit-rate", "1000000", "--submit-burst", "1000000",
             "--request-rate", "1000000", "--request-burst", "1000000"]
     return Process("dlws-api-shim", argv, env=_environ(), log=log,
-                   ready_url=f"http://127.0.0.1:{port}/readyz")
+                   ready_url=f"http://{host}:{port}/readyz")
 
 
 def kopf_floor_process(kubeconfig: Path, namespace: str, log: Path) -> Process:

@@ -29,6 +29,12 @@ class Sizes:
     scale_jobs: int
     scale_family_size: int
     scale_samples: int
+    # 6. On a real node (--node real): submit-to-answer samples per path; the killed
+    #    family's children and grandchildren (in all); kill rounds per path.
+    real_answer_samples: int
+    real_kill_children: int
+    real_kill_grandchildren: int
+    real_kill_rounds: int
     # Longest any one measurement may run (seconds): load is bounded in time.
     measurement_timeout: float
 
@@ -42,6 +48,7 @@ FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
              ip_sequential=40, ip_in_flight=200, ip_rounds=2, ip_floor_rounds=6,
              kill_children=10, kill_grandchildren=99,
              scale_jobs=2000, scale_family_size=100, scale_samples=100,
+             real_answer_samples=20, real_kill_children=5, real_kill_grandchildren=24, real_kill_rounds=2,
              measurement_timeout=1200.0)
 
 QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
@@ -49,6 +56,7 @@ QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               ip_sequential=10, ip_in_flight=30, ip_rounds=1, ip_floor_rounds=1,
               kill_children=5, kill_grandchildren=5,
               scale_jobs=200, scale_family_size=50, scale_samples=30,
+              real_answer_samples=5, real_kill_children=3, real_kill_grandchildren=6, real_kill_rounds=1,
               measurement_timeout=300.0)
 
 TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
@@ -56,6 +64,7 @@ TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              ip_sequential=2, ip_in_flight=4, ip_rounds=1, ip_floor_rounds=1,
              kill_children=2, kill_grandchildren=2,
              scale_jobs=12, scale_family_size=6, scale_samples=4,
+             real_answer_samples=2, real_kill_children=2, real_kill_grandchildren=2, real_kill_rounds=1,
              measurement_timeout=180.0)
 
 PRESETS = {s.name: s for s in (FULL, QUICK, TINY)}
