@@ -404,7 +404,7 @@ class _Starter:
     def _start_real_node(self, b: Binaries, keys: pki.Pki, server: str, api: Api,
                          ports: dict[str, int]) -> real_node.NodePlan:
         self.step = "choosing the real node's pod subnet"
-        plan = real_node.free_subnet(self.layout)
+        plan = real_node.plan_on_free_subnet(self.layout)
         ports["kubelet"], ports["kubelet_healthz"] = free_ports(2)
         self.step = f"preparing the real node (bridge {plan.bridge}, pods in {plan.subnet})"
         self._timed("node-setup", lambda: real_node.prepare(

@@ -113,7 +113,7 @@ def check_machine(plan: NodePlan) -> None:
             f"a real node needs {', '.join(missing)}; use NODE=kwok for fake nodes instead")
 
 
-def free_subnet(layout: Layout) -> NodePlan:
+def plan_on_free_subnet(layout: Layout) -> NodePlan:
     """The plan with the first /24 from the state dir's own that no interface or route of
     this machine uses."""
     used = _used_networks()

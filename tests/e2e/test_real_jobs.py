@@ -12,6 +12,8 @@ import pytest
 from kubernetes.aio import client, watch
 
 from devcluster.binaries import JOB_IMAGE
+from devcluster.layout import Layout
+from devcluster.real_node import NodePlan
 from dlws_contract import resource
 from examples.seed_samples import program as sample_program
 from tests.conftest import ClusterAccess
@@ -40,8 +42,8 @@ def reports(log: str, event: str) -> dict[str, str]:
 
 async def containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
     """containerd's containers (running or not) that belong to any of these pods."""
-    assert cluster.local is not None
-    plan_socket = cluster.local.layout.state_dir / "node" / "containerd.sock"
+    # A devcluster's kubeconfig lives in its state dir, reused or not.
+    plan_socket = NodePlan.of(Layout.at(cluster.kubeconfig.parent)).containerd_socket
     result = await asyncio.to_thread(
         subprocess.run,
         [str(cluster.bin_dir / "ctr"), "--address", str(plan_socket), "-n", "k8s.io", "containers", "ls",
