@@ -62,8 +62,6 @@ class ListWatch(Generic[T]):
         self.request_timeout = request_timeout
         self.selector: list[tuple[str, Any]] = [("labelSelector", label_selector)] if label_selector else []
         self.what = what
-        self.relists = 0
-        self.restarts = 0
         self.synced = asyncio.Event()  # set once the first full list is in the cache
 
     async def run(self) -> None:
@@ -82,7 +80,6 @@ class ListWatch(Generic[T]):
                 log.info("%s watch version expired; listing again", self.what)
                 version = None
             except Exception as e:  # keep the cache alive through any API trouble
-                self.restarts += 1
                 log.warning("%s watch failed (%s); retrying in %.1fs", self.what, _describe(e), delay)
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, BACKOFF_MAX)
@@ -109,7 +106,6 @@ class ListWatch(Generic[T]):
             if not cont:
                 break
         self.cache.replace_all(objects)
-        self.relists += 1
         self.synced.set()
         log.info("listed %d %s at version %s", len(objects), self.what, version)
         return version

@@ -25,17 +25,6 @@ MANAGED_BY: Final = "dlws-operator"
 
 SECRET_TOKEN_KEY: Final = "token"
 
-# Labels that GitOps tools use to track what they applied. A child copying one from its
-# parent would be pruned by the tool as "not in git", so children never inherit them.
-GITOPS_TRACKING_LABELS: Final = frozenset({
-    "app.kubernetes.io/instance",        # Argo CD's default tracking label
-    "argocd.argoproj.io/instance",
-    "kustomize.toolkit.fluxcd.io/name",
-    "kustomize.toolkit.fluxcd.io/namespace",
-    "helm.toolkit.fluxcd.io/name",
-    "helm.toolkit.fluxcd.io/namespace",
-})
-
 
 def family_secret_name(root_job: str) -> str:
     """The Secret that holds a family's token, owned by the family's root job."""
@@ -48,4 +37,3 @@ def pod_name(job: str) -> str:
 
 # Status condition types the operator maintains.
 CONDITION_READY: Final = "Ready"
-CONDITION_FAMILY_READY: Final = "FamilyReady"

@@ -11,7 +11,7 @@ DIGEST_LENGTH: Final = 63
 # Tokens we make are 64 lowercase hex digits; DLWS's were 32-hex GUIDs. Anything longer
 # than this bound is refused before hashing so a huge value costs nothing.
 MAX_TOKEN_LENGTH: Final = 128
-_TOKEN_RE: Final = re.compile(r"[0-9A-Za-z_-]{16,128}")
+_TOKEN_RE: Final = re.compile(rf"[0-9A-Za-z_-]{{16,{MAX_TOKEN_LENGTH}}}")
 
 
 def new_token() -> str:
