@@ -6,7 +6,7 @@ import os
 from kubernetes.aio import client, config
 
 from api_shim.settings import Settings
-from dlws_contract.http_session import client_session_kwargs
+from dlws_contract.kube_api import client_session_kwargs
 
 
 async def new_api_client(settings: Settings) -> client.ApiClient:

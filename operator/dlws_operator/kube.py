@@ -13,7 +13,7 @@ from kubernetes.aio.client.configuration import Configuration
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, resource
-from dlws_contract.http_session import client_session_kwargs
+from dlws_contract.kube_api import client_session_kwargs
 
 T = TypeVar("T")
 
