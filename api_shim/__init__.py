@@ -3,6 +3,6 @@ running jobs, backed by DLWSJobs.
 
 Layers, importing only downwards:
   main -> app -> routes -> (auth, families, limits, params, child_job, detail, openapi)
-       -> store (Protocol) <- kube_store (kubernetes.aio) | memory_store (tests)
+       -> store (Protocol) <- kube_store (kubernetes.aio) | tests/memory_store
        -> job_index <- index_watch (list + watch) ; records ; dlws_contract
 """

@@ -1,7 +1,7 @@
 """What the routes need from the cluster: the job index, and three calls on DLWSJobs.
 
 Routes depend on this Protocol, not on Kubernetes, so their HTTP behaviour can be tested
-with the in-memory store (memory_store.py) while the Kubernetes store (kube_store.py)
+with the in-memory store (tests/memory_store.py) while the Kubernetes store (kube_store.py)
 is tested against a real API server.
 """
 from __future__ import annotations

@@ -30,8 +30,8 @@ def _serve(port: int, families: list[Family], jobs_per_family: int, flags: dict[
     from aiohttp import web
 
     from api_shim.app import init_app
-    from api_shim.memory_store import MemoryJobStore
     from api_shim.settings import Settings
+    from tests.memory_store import MemoryJobStore
 
     store = MemoryJobStore()
     for family in families:

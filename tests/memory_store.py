@@ -1,5 +1,5 @@
-"""A JobStore held in memory: for tests of the HTTP layer, and for trying the API
-without a cluster. It is not Kubernetes: no schema, no admission, no garbage collector.
+"""A JobStore held in memory: for tests of the HTTP layer, and for the reliability runs
+that need a shim without a cluster. It is not Kubernetes: no schema, no admission, no garbage collector.
 
 It keeps whole objects, and feeds the same JobIndex the watch feeds in production, at
 the moment of each change (as a watch with no delay would).

@@ -10,10 +10,10 @@ from aiohttp.test_utils import BaseTestServer, TestServer
 from hypothesis import given
 
 from api_shim.app import init_app
-from api_shim.memory_store import MemoryJobStore
 from api_shim.settings import Settings
 from dlws_contract import tokens
 from tests.fuzz_http import Call, Tokens, calls, check_answer, family_of, fuzz_settings, send
+from tests.memory_store import MemoryJobStore
 
 TOKENS = Tokens(good=tokens.new_token(), other=tokens.new_token())
 NS = "team-a"

@@ -14,10 +14,10 @@ import yarl
 from aiohttp.test_utils import TestClient
 
 from api_shim.app import init_app
-from api_shim.memory_store import MemoryJobStore
 from api_shim.settings import Settings
 from api_shim.store import Rejected, Unavailable
 from dlws_contract import resource, tokens
+from tests.memory_store import MemoryJobStore
 
 TOKEN = tokens.new_token()
 OTHER_TOKEN = tokens.new_token()

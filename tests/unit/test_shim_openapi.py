@@ -5,10 +5,10 @@ import pytest
 
 from api_shim import openapi
 from api_shim.app import init_app
-from api_shim.memory_store import MemoryJobStore
 from api_shim.routes import OPERATIONS
 from api_shim.settings import Settings
 from dlws_contract import spec
+from tests.memory_store import MemoryJobStore
 
 
 def test_every_operation_is_described_at_both_paths_with_get_and_post() -> None:

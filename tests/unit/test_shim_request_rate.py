@@ -9,9 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from api_shim.app import init_app
 from api_shim.limits import FamilyLimits, LimitExceeded
-from api_shim.memory_store import MemoryJobStore
 from api_shim.settings import Settings
 from dlws_contract import tokens
+from tests.memory_store import MemoryJobStore
 
 TOKEN, OTHER = tokens.new_token(), tokens.new_token()
 

@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import BaseTestServer, TestServer
 
 from api_shim.app import init_app
-from api_shim.memory_store import MemoryJobStore
 from api_shim.settings import Settings
+from tests.memory_store import MemoryJobStore
 
 READ_TIMEOUT = 0.5
 # The server's timers run on the event loop; give them a generous margin on a busy machine.
