@@ -2,7 +2,8 @@
 running jobs, backed by DLWSJobs.
 
 Layers, importing only downwards:
-  main -> app -> routes -> (auth, families, limits, params, child_job, detail, openapi)
-       -> store (Protocol) <- kube_store (kubernetes.aio) | tests/memory_store
-       -> job_index <- index_watch (list + watch) ; records ; dlws_contract
+  main -> app -> routes -> auth (the caller's token -> its Family), child_job, detail, openapi
+       -> keys: INDEX (job_index, fed by index_watch), STORE (store Protocol <- kube_store),
+                ADMISSION (admission -> limits), METRICS, SETTINGS
+       -> families (a Family: find, chain, authenticate) -> records ; dlws_contract
 """

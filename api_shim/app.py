@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from kubernetes.aio.client import CustomObjectsApi
 
+from api_shim.admission import Admission
 from api_shim.errors import error_middleware
 from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
-from api_shim.keys import LIMITS, METRICS, SETTINGS, STORE
+from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, STORE
 from api_shim.kube import new_api_client
 from api_shim.kube_store import KubeJobStore
 from api_shim.limits import FamilyLimits
 from api_shim.metrics import Metrics, metrics_middleware
-from api_shim.routes import setup_routes
+from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
 from api_shim.store import JobStore
 
@@ -26,13 +27,10 @@ log = logging.getLogger(__name__)
 
 async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
     """One API client for the life of the app, and the watch that feeds the index."""
-    settings = app[SETTINGS]
+    settings, index = app[SETTINGS], app[INDEX]
     api = await new_api_client(settings)
     try:
-        custom = CustomObjectsApi(api)
-        index = JobIndex()
-        app[STORE] = KubeJobStore(index, custom, timeout=settings.k8s_timeout)
-        app[METRICS].watch_index(index)
+        app[STORE] = KubeJobStore(index, CustomObjectsApi(api), timeout=settings.k8s_timeout)
         watcher = index_watcher(api, index, namespace=settings.namespace,
                                 request_timeout=settings.k8s_timeout)
         task = asyncio.create_task(watcher.run(), name="dlwsjob-index-watch")
@@ -46,9 +44,11 @@ async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
         await api.close()  # type: ignore[no-untyped-call]
 
 
-async def init_app(settings: Settings, *, store: JobStore | None = None) -> web.Application:
-    """The shim. Without `store`, it talks to the cluster the settings name; tests of the
-    HTTP layer pass an in-memory store instead."""
+async def init_app(settings: Settings, *, store: JobStore | None = None,
+                   index: JobIndex | None = None) -> web.Application:
+    """The shim. Without `store`, it talks to the cluster the settings name and a watch
+    feeds the index; tests of the HTTP layer pass an in-memory store and the index it
+    feeds instead."""
     metrics = Metrics()
     # Metrics outermost, so it sees the JSON the error middleware made of any failure.
     app = web.Application(
@@ -65,14 +65,15 @@ async def init_app(settings: Settings, *, store: JobStore | None = None) -> web.
             "keepalive_timeout": settings.read_timeout,
             "lingering_time": 0,
         },
-        middlewares=[metrics_middleware(metrics), error_middleware])
+        middlewares=[metrics_middleware(metrics, OPERATIONS), error_middleware])
     app[SETTINGS] = settings
     app[METRICS] = metrics
-    app[LIMITS] = FamilyLimits.from_settings(settings)
+    app[ADMISSION] = Admission(FamilyLimits.from_settings(settings), metrics.limit_rejections)
+    app[INDEX] = JobIndex() if index is None else index
+    metrics.watch_index(app[INDEX])
     if store is None:
         app.cleanup_ctx.append(kubernetes_ctx)
     else:
         app[STORE] = store
-        metrics.watch_index(store.index)
     setup_routes(app)
     return app

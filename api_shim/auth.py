@@ -1,4 +1,4 @@
-"""Who is calling: the family token from the request, checked against the index.
+"""Who is calling: the family token from the request, and the family it belongs to.
 
 The token comes as the query (or body) parameter `familyToken`, as the seed samples send
 it, or as `Authorization: Bearer <token>`. It is never stored, logged or echoed: only its
@@ -6,26 +6,19 @@ digest is used to find the family, then the token is compared in constant time.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from api_shim.errors import Forbidden
-from api_shim.job_index import JobIndex
-from api_shim.records import JobRecord
-from dlws_contract import tokens
+from aiohttp import web
 
-TOKEN_PARAM = "familyToken"
+from api_shim.access_log import REDACTED
+from api_shim.errors import Forbidden, NotReady
+from api_shim.families import Family
+from api_shim.keys import ADMISSION, INDEX, STORE
+from api_shim.params import read_params
 
-
-@dataclass(frozen=True)
-class Family:
-    digest: str
-    root: JobRecord
-
-    @property
-    def namespace(self) -> str:
-        return self.root.namespace
+TOKEN_PARAM: Final = "familyToken"
 
 
 def presented_token(params: Mapping[str, Any], authorization: str | None) -> str:
@@ -47,13 +40,46 @@ def presented_token(params: Mapping[str, Any], authorization: str | None) -> str
     return token
 
 
-def authenticate(index: JobIndex, token: str) -> Family:
-    """The live family the token belongs to; Forbidden otherwise."""
-    if not tokens.is_well_formed(token):
-        raise Forbidden("familyToken is not valid")
-    digest = tokens.family_digest(token)
-    root = index.family_root(digest)
-    # The digest lookup finds the candidate; the constant-time compare decides.
-    if root is None or root.family is None or not tokens.matches(token, root.family):
-        raise Forbidden("familyToken is not valid, or its family has been killed")
-    return Family(digest=digest, root=root)
+class Call:
+    """An authenticated call: its parameters and family, and the token only to keep it out
+    of what we write and answer."""
+
+    def __init__(self, params: dict[str, Any], family: Family, token: str) -> None:
+        self.params = params
+        self.family = family
+        self._token = token
+
+    def text(self, name: str) -> str:
+        value = self.params.get(name)
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return ""
+        return str(value).strip()
+
+    def echo(self, value: str) -> str:
+        """A caller's value fit to repeat in an answer: never the token, never huge."""
+        return value.replace(self._token, REDACTED)[:256] if self._token else value[:256]
+
+    def carries_token(self) -> bool:
+        """Whether any parameter other than familyToken holds the token (e.g. an env
+        value): it would then be written into a DLWSJob spec."""
+        for name, value in self.params.items():
+            if name == TOKEN_PARAM:
+                continue
+            text = value if isinstance(value, str) else json.dumps(value)
+            if self._token in text:
+                return True
+        return False
+
+
+async def authenticated(request: web.Request) -> Call:
+    """The request's parameters and family, counted against the family's request rate."""
+    params = await read_params(request)
+    index = request.app[INDEX]
+    if not index.synced:
+        raise NotReady("the shim is still loading the job index; try again in a moment")
+    token = presented_token(params, request.headers.get("Authorization"))
+    family = Family.authenticate(token, index, request.app[STORE])
+    request.app[ADMISSION].request(family)
+    return Call(params, family, token)

@@ -8,12 +8,9 @@ from typing import Any
 from dlws_contract import phases, resource
 
 
-def job_status(obj: Mapping[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    if meta.get("deletionTimestamp"):
-        # Before the operator has written Killing, the deletion already says it.
-        return str(phases.dlws_status(phases.KILLING))
-    return str(phases.dlws_status((obj.get("status") or {}).get("phase")))
+def status_word(phase: str | None, deleting: bool) -> str:
+    """DLWS's jobStatus. Before the operator has written Killing, the deletion says it."""
+    return phases.dlws_status(phases.KILLING if deleting else phase)
 
 
 def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,7 +26,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "jobName": spec.get("jobName"),
         "userName": spec.get("userName", "default"),
         "userId": spec.get("userId", 0),
-        "jobStatus": job_status(obj),
+        "jobStatus": status_word(phase, bool(meta.get("deletionTimestamp"))),
         "jobStatusDetail": [{
             "phase": phase,
             "podName": status.get("podName"),

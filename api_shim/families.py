@@ -1,57 +1,98 @@
-"""Jobs of a family: finding one by id, and the chain from a job up to its root."""
+"""The caller's family: found from its token, it answers for its own jobs only.
+
+A job is looked up in the watch-fed index first; the API server is asked only for a job
+created so recently that the watch has not delivered it yet.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from api_shim.auth import Family
+from api_shim.errors import Forbidden
+from api_shim.job_index import JobIndex
 from api_shim.records import JobRecord, is_job_id, record_from_object
 from api_shim.store import JobStore
+from dlws_contract import tokens
 
 
-async def find_job(store: JobStore, family: Family, job_id: str) -> JobRecord | None:
-    """The family's job with this id, or None. No API call for an id that cannot name a
-    job or that the index places in another family; otherwise at most one GET, for a job
-    created so recently that the watch has not delivered it yet."""
-    if not is_job_id(job_id):
-        return None
-    known = store.index.get(family.namespace, job_id)
-    if known is not None:
-        return known if known.family == family.digest else None
-    obj = await store.read(family.namespace, job_id)
-    if obj is None:
-        return None
-    found = record_from_object(obj)
-    return found if found.family == family.digest else None
+class Family:
+    def __init__(self, digest: str, root: JobRecord, index: JobIndex, store: JobStore) -> None:
+        self.digest = digest
+        self.root = root
+        self._index = index
+        self._store = store
 
+    @classmethod
+    def authenticate(cls, token: str, index: JobIndex, store: JobStore) -> Family:
+        """The live family the token belongs to; Forbidden otherwise."""
+        if not tokens.is_well_formed(token):
+            raise Forbidden("familyToken is not valid")
+        digest = tokens.family_digest(token)
+        root = index.family_root(digest)
+        # The digest lookup finds the candidate; the constant-time compare decides.
+        if root is None or root.family is None or not tokens.matches(token, root.family):
+            raise Forbidden("familyToken is not valid, or its family has been killed")
+        return cls(digest, root, index, store)
 
-async def find_job_object(store: JobStore, family: Family, job_id: str) -> Mapping[str, Any] | None:
-    """Like find_job, but the whole object as the API server has it now (one GET)."""
-    if not is_job_id(job_id):
-        return None
-    known = store.index.get(family.namespace, job_id)
-    if known is not None and known.family != family.digest:
-        return None
-    obj = await store.read(family.namespace, job_id)
-    if obj is None or record_from_object(obj).family != family.digest:
-        return None
-    return obj
+    @property
+    def namespace(self) -> str:
+        return self.root.namespace
 
+    def _own(self, job: JobRecord | None) -> JobRecord | None:
+        return job if job is not None and job.family == self.digest else None
 
-def ancestry(store: JobStore, family: Family, job: JobRecord, max_hops: int) -> list[JobRecord] | None:
-    """[job, its parent, ..., the family root], from the index; None when the chain is
-    broken (an ancestor already gone, or labels that do not lead to this family's root).
-
-    Walks at most max_hops + 1 parents, so a cycle of forged labels cannot loop.
-    """
-    chain = [job]
-    current = job
-    while current.parent is not None:
-        if len(chain) > max_hops + 1:
-            return chain  # deeper than any limit: the caller refuses it on depth
-        parent = store.index.get(family.namespace, current.parent)
-        if parent is None or parent.family != family.digest:
+    async def find(self, job_id: str) -> JobRecord | None:
+        """The family's job with this id, or None. No API call for an id that cannot name
+        a job or that the index places in another family; otherwise at most one GET."""
+        if not is_job_id(job_id):
             return None
-        chain.append(parent)
-        current = parent
-    return chain if current.key == family.root.key else None
+        known = self._index.get(self.namespace, job_id)
+        if known is None:
+            obj = await self._store.read(self.namespace, job_id)
+            known = record_from_object(obj) if obj is not None else None
+        return self._own(known)
+
+    async def read(self, job_id: str) -> Mapping[str, Any] | None:
+        """Like find, but the whole object as the API server has it now (one GET)."""
+        if not is_job_id(job_id):
+            return None
+        known = self._index.get(self.namespace, job_id)
+        if known is not None and known.family != self.digest:
+            return None
+        obj = await self._store.read(self.namespace, job_id)
+        if obj is None or record_from_object(obj).family != self.digest:
+            return None
+        return obj
+
+    def chain(self, job: JobRecord, max_hops: int) -> list[JobRecord] | None:
+        """[job, its parent, ..., the family root], from the index; None when the chain is
+        broken (an ancestor already gone, or labels that do not lead to this family's root).
+
+        Walks at most max_hops + 1 parents, so a cycle of forged labels cannot loop.
+        """
+        chain = [job]
+        current = job
+        while current.parent is not None:
+            if len(chain) > max_hops + 1:
+                return chain  # deeper than any limit: the caller refuses it on depth
+            parent = self._own(self._index.get(self.namespace, current.parent))
+            if parent is None:
+                return None
+            chain.append(parent)
+            current = parent
+        return chain if current.key == self.root.key else None
+
+    def live_jobs(self) -> int:
+        return self._index.live_count(self.digest, self.namespace)
+
+    def is_indexed(self, name: str) -> bool:
+        return self._index.get(self.namespace, name) is not None
+
+    async def next_state(self, job: JobRecord, timeout: float) -> JobRecord | None:
+        """The job after the watch's next change to it (None once it is gone from the
+        family), or as it was if no change comes within timeout."""
+        changed = await self._index.wait_for_change(self.namespace, job.name, timeout)
+        fresh = self._index.get(self.namespace, job.name)
+        if fresh is not None:
+            return self._own(fresh)
+        return None if changed else job

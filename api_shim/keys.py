@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api_shim.limits import FamilyLimits
+from api_shim.admission import Admission
+from api_shim.job_index import JobIndex
 from api_shim.metrics import Metrics
 from api_shim.settings import Settings
 from api_shim.store import JobStore
 
 SETTINGS = web.AppKey("settings", Settings)
+# Reads come from the watch-fed index; changes (and the odd fresh GET) go to the store.
+INDEX = web.AppKey("index", JobIndex)
 STORE = web.AppKey("store", JobStore)
-LIMITS = web.AppKey("limits", FamilyLimits)
+ADMISSION = web.AppKey("admission", Admission)
 METRICS = web.AppKey("metrics", Metrics)

@@ -6,7 +6,7 @@ a family leaks to whoever scrapes /metrics.
 from __future__ import annotations
 
 import time
-from typing import Final
+from collections.abc import Collection
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -14,8 +14,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from api_shim.job_index import JobIndex
 from api_shim.replies import Reply
-
-OPERATIONS: Final = ("SubmitJob", "KillJob", "JobDetail", "GetJobIP")
 
 
 class Metrics:
@@ -46,16 +44,17 @@ class Metrics:
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def operation_of(path: str) -> str:
+def operation_of(path: str, operations: Collection[str]) -> str:
     """SubmitJob for /child/SubmitJob, //SubmitJob...; "other" for anything else."""
     last = path.rstrip("/").rsplit("/", 1)[-1]
-    return last if last in OPERATIONS else "other"
+    return last if last in operations else "other"
 
 
-def metrics_middleware(metrics: Metrics) -> Middleware:
+def metrics_middleware(metrics: Metrics, operations: Collection[str]) -> Middleware:
+    """Counts and times the requests to each of `operations` (their names)."""
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-        op = operation_of(request.path)
+        op = operation_of(request.path, operations)
         start = time.perf_counter()
         response = await handler(request)
         if op != "other":

@@ -13,8 +13,6 @@ from typing import Any, Final
 from api_shim.settings import Settings
 from dlws_contract import spec
 
-OPERATIONS: Final = ("SubmitJob", "KillJob", "JobDetail", "GetJobIP")
-
 _ERROR: Final = {"type": "object", "required": ["error"],
                  "properties": {"error": {"type": "string"}}}
 

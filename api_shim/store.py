@@ -1,4 +1,5 @@
-"""What the routes need from the cluster: the job index, and three calls on DLWSJobs.
+"""What the routes need from the API server: three calls on DLWSJobs. (Reads of the
+cluster at large come from the watch-fed JobIndex instead.)
 
 Routes depend on this Protocol, not on Kubernetes, so their HTTP behaviour can be tested
 with the in-memory store (tests/memory_store.py) while the Kubernetes store (kube_store.py)
@@ -9,8 +10,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from typing import Any, Protocol
-
-from api_shim.job_index import JobIndex
 
 
 class Unavailable(Exception):
@@ -27,9 +26,6 @@ class Deleted(enum.Enum):
 
 
 class JobStore(Protocol):
-    @property
-    def index(self) -> JobIndex: ...
-
     async def read(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         """The job as the API server has it now, or None if there is none."""
 

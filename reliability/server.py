@@ -41,7 +41,7 @@ def _serve(port: int, families: list[Family], jobs_per_family: int, flags: dict[
             store.put({**root, "metadata": {"name": f"{family.root}-{i}", "namespace": "team",
                                             "labels": {**meta["labels"], "dlworkspace.io/parent": family.root}},
                        "status": {"phase": "Running", "podIP": f"10.0.{i // 250}.{i % 250}"}})
-    web.run_app(init_app(Settings(port=port, **flags), store=store), host="127.0.0.1", port=port,
+    web.run_app(init_app(Settings(port=port, **flags), store=store, index=store.index), host="127.0.0.1", port=port,
                 print=None, access_log=None)
 
 

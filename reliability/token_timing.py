@@ -16,12 +16,13 @@ from collections.abc import Callable
 
 import aiohttp
 
-from api_shim.auth import authenticate
 from api_shim.errors import Forbidden
+from api_shim.families import Family as ShimFamily
 from api_shim.job_index import JobIndex
 from api_shim.records import JobRecord
 from dlws_contract import tokens
 from reliability.server import Family, shim_process
+from tests.memory_store import MemoryJobStore
 
 
 def index_of(families: list[str]) -> JobIndex:
@@ -58,10 +59,12 @@ def in_process(rounds: int) -> dict[str, dict[str, float]]:
         "invalid: malformed (refused before hashing)": "not a token!",
     }
 
+    store = MemoryJobStore()  # never called: authentication reads the index only
+
     def check(token: str) -> Callable[[], object]:
         def run() -> object:
             try:
-                return authenticate(index, token)
+                return ShimFamily.authenticate(token, index, store)
             except Forbidden:
                 return None
         return run

@@ -1,11 +1,13 @@
 """Finding the caller's family from its token."""
 import pytest
 
-from api_shim.auth import authenticate, presented_token
+from api_shim.auth import presented_token
 from api_shim.errors import Forbidden
+from api_shim.families import Family
 from api_shim.job_index import JobIndex
 from api_shim.records import JobRecord
 from dlws_contract import tokens
+from tests.memory_store import MemoryJobStore
 
 TOKEN = tokens.new_token()
 DIGEST = tokens.family_digest(TOKEN)
@@ -23,6 +25,10 @@ def index_with(*jobs: JobRecord) -> JobIndex:
     index = JobIndex()
     index.replace_all(jobs)
     return index
+
+
+def authenticate(index: JobIndex, token: str) -> Family:
+    return Family.authenticate(token, index, MemoryJobStore())
 
 
 def test_token_from_the_query() -> None:

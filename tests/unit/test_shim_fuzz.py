@@ -39,7 +39,7 @@ def store() -> MemoryJobStore:
 async def server(store: MemoryJobStore) -> AsyncIterator[BaseTestServer]:
     # Limits out of the way, so deeper code runs; GetJobIP waits at most 0.1 s.
     settings = Settings(max_live_jobs=1_000_000, submit_rate=1e6, submit_burst=1_000_000, max_ip_wait=0.1)
-    async with TestServer(await init_app(settings, store=store)) as srv:
+    async with TestServer(await init_app(settings, store=store, index=store.index)) as srv:
         yield srv
 
 

@@ -42,7 +42,7 @@ def store() -> MemoryJobStore:
 @pytest.fixture
 def make_client(aiohttp_client: Any, store: MemoryJobStore) -> MakeClient:
     async def make(**settings: Any) -> Client:
-        client: Client = await aiohttp_client(await init_app(Settings(**settings), store=store))
+        client: Client = await aiohttp_client(await init_app(Settings(**settings), store=store, index=store.index))
         return client
     return make
 
@@ -446,3 +446,10 @@ async def test_a_long_query_gets_the_parameter_error_in_json(client: Client, sto
     resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN, "cmd": "x" * 20000})
     assert resp.status == 200 and "cmd is too long" in (await resp.json())["error"]
     assert children(store) == []
+
+
+async def test_a_failed_create_gives_its_live_job_place_back(make_client: MakeClient, store: MemoryJobStore) -> None:
+    client = await make_client(max_live_jobs=2)  # the root and one child
+    store.fail_next = Unavailable("the Kubernetes API failed while creating a job; try again")
+    assert (await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})).status == 503
+    assert "jobId" in await submit(client)

@@ -19,7 +19,8 @@ def test_every_operation_is_described_at_both_paths_with_get_and_post() -> None:
 
 
 async def test_every_route_of_the_app_is_in_the_document() -> None:
-    app = await init_app(Settings(), store=MemoryJobStore())
+    store = MemoryJobStore()
+    app = await init_app(Settings(), store=store, index=store.index)
     paths = openapi.document()["paths"]
     for resource in app.router.resources():
         canonical = resource.canonical

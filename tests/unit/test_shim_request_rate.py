@@ -32,7 +32,7 @@ async def client(aiohttp_client: Any) -> TestClient:  # type: ignore[type-arg]
     store = MemoryJobStore()
     store.add_root("team", "root-a", tokens.family_digest(TOKEN))
     store.add_root("team", "root-b", tokens.family_digest(OTHER))
-    app = await init_app(Settings(request_rate=0.001, request_burst=5), store=store)
+    app = await init_app(Settings(request_rate=0.001, request_burst=5), store=store, index=store.index)
     made: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
     return made
 

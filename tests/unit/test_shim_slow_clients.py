@@ -22,7 +22,8 @@ CUT_OFF_WITHIN = READ_TIMEOUT + 3.0
 
 @pytest.fixture
 async def server() -> AsyncIterator[BaseTestServer]:
-    app = await init_app(Settings(read_timeout=READ_TIMEOUT, max_body=1024), store=MemoryJobStore())
+    store = MemoryJobStore()
+    app = await init_app(Settings(read_timeout=READ_TIMEOUT, max_body=1024), store=store, index=store.index)
     async with TestServer(app) as srv:
         yield srv
 
