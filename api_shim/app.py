@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -21,8 +20,6 @@ from api_shim.metrics import Metrics, metrics_middleware
 from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
 from api_shim.store import JobStore
-
-log = logging.getLogger(__name__)
 
 
 async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -53,15 +50,12 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
     # Metrics outermost, so it sees the JSON the error middleware made of any failure.
     app = web.Application(
         client_max_size=settings.max_body,
-        # The samples send everything in the query, so a long cmd makes a long request
-        # line: allow it up to the body limit, so that it reaches the parameter checks
-        # and gets their JSON error instead of aiohttp's plain-text 400.
+        # The samples send everything in the query: a long cmd must reach the parameter
+        # checks (a JSON error), not aiohttp's plain-text 400 for a long request line.
         handler_args={
             "max_line_size": settings.max_body,
-            # aiohttp closes a connection that has not sent a whole request head within
-            # keepalive_timeout of connecting (and an idle one as long after its last
-            # answer): slow-loris headers are cut off there. The body has its own
-            # deadline (params.py); what is left of a body nobody waits for is not read.
+            # A request head must arrive within keepalive_timeout (slow-loris); the body has
+            # its own deadline (params.py), and what is left of an unread body is dropped.
             "keepalive_timeout": settings.read_timeout,
             "lingering_time": 0,
         },

@@ -1,7 +1,7 @@
 """An in-memory index of DLWSJobs, fed by a watch (see index_watch.py).
 
-It answers, without an API call: which job is the valid root of a family digest, which
-jobs a family has, and a job by (namespace, name). A request can also wait here for a
+It answers, without an API call: which job is the valid root of a family digest, how
+many live jobs a family has, and a job by (namespace, name). A request can also wait here for a
 change to one job (GetJobIP `wait`), which the watch delivers.
 
 Synchronous bookkeeping on the event loop: no locks are needed, and no method awaits
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Final
 
 from api_shim.records import JobRecord
@@ -26,13 +26,11 @@ _EMPTY: Final[frozenset[Key]] = frozenset()
 class JobIndex:
     def __init__(self) -> None:
         self._jobs: dict[Key, JobRecord] = {}
-        self._families: dict[str, set[Key]] = {}
         # Roots whose family is genuine (JobRecord.is_family_root), by digest. Normally one
         # per digest; see family_root for what more than one means.
         self._roots: dict[str, set[Key]] = {}
-        # Live jobs by (family digest, namespace), kept with the tables above: SubmitJob
-        # reads it on every call, and counting a family's members each time grew with
-        # every finished job the family kept.
+        # Live jobs by (family digest, namespace), kept up to date as jobs change, since
+        # SubmitJob reads it on every call.
         self._live: Counter[tuple[str, str]] = Counter()
         self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
         # True once a full list has been loaded: before that, "not found" means nothing.
@@ -40,9 +38,6 @@ class JobIndex:
 
     def __len__(self) -> int:
         return len(self._jobs)
-
-    def __iter__(self) -> Iterator[JobRecord]:
-        return iter(list(self._jobs.values()))
 
     def get(self, namespace: str, name: str) -> JobRecord | None:
         return self._jobs.get((namespace, name))
@@ -58,11 +53,6 @@ class JobIndex:
         (key,) = roots
         return self._jobs[key]
 
-    def family_members(self, digest: str, namespace: str) -> list[JobRecord]:
-        """Jobs labelled with the digest in the family's namespace (every job of a family
-        lives in its root's namespace; a label copied elsewhere does not count)."""
-        return [self._jobs[k] for k in self._families.get(digest, _EMPTY) if k[0] == namespace]
-
     def live_count(self, digest: str, namespace: str) -> int:
         return self._live[(digest, namespace)]
 
@@ -75,12 +65,10 @@ class JobIndex:
         if old is not None:
             self._unlink(old)
         self._jobs[job.key] = job
-        if job.family:
-            self._families.setdefault(job.family, set()).add(job.key)
-            if job.live:
-                self._live[(job.family, job.namespace)] += 1
-            if job.is_family_root:
-                self._roots.setdefault(job.family, set()).add(job.key)
+        if job.family and job.live:
+            self._live[(job.family, job.namespace)] += 1
+        if job.family and job.is_family_root:
+            self._roots.setdefault(job.family, set()).add(job.key)
         self._notify(job.key)
 
     def remove(self, namespace: str, name: str) -> None:
@@ -103,12 +91,11 @@ class JobIndex:
             self._live[(job.family, job.namespace)] -= 1
             if not self._live[(job.family, job.namespace)]:
                 del self._live[(job.family, job.namespace)]
-        for table in (self._families, self._roots):
-            if job.family and job.family in table:
-                members = table[job.family]
-                members.discard(job.key)
-                if not members:
-                    del table[job.family]
+        if job.family and job.family in self._roots:
+            roots = self._roots[job.family]
+            roots.discard(job.key)
+            if not roots:
+                del self._roots[job.family]
 
     # --- waiting for a job to change ----------------------------------------------------
 

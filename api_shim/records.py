@@ -28,7 +28,6 @@ class JobRecord:
     uid: str
     family: str | None          # label: digest of the family token
     parent: str | None          # label: parent jobId; None on a root
-    root: str | None            # label: the family root's jobId
     family_digest: str | None   # status.familyDigest, written by the operator only
     deleting: bool              # metadata.deletionTimestamp is set
     phase: str | None
@@ -68,7 +67,6 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
         uid=str(meta.get("uid", "")),
         family=labels.get(resource.LABEL_FAMILY),
         parent=labels.get(resource.LABEL_PARENT),
-        root=labels.get(resource.LABEL_ROOT),
         family_digest=status.get("familyDigest"),
         deleting=bool(meta.get("deletionTimestamp")),
         phase=status.get("phase"),

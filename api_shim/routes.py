@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Final
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from api_shim import openapi
 from api_shim.auth import authenticated
@@ -140,7 +141,7 @@ async def openapi_json(request: web.Request) -> web.StreamResponse:
     return web.json_response(openapi.document())
 
 
-OPERATIONS: Final[Mapping[str, Callable[[web.Request], Any]]] = {
+OPERATIONS: Final[Mapping[str, Handler]] = {
     "SubmitJob": submit_job,
     "KillJob": kill_job,
     "JobDetail": job_detail_op,

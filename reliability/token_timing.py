@@ -30,7 +30,7 @@ def index_of(families: list[str]) -> JobIndex:
     for i, token in enumerate(families):
         digest = tokens.family_digest(token)
         index.upsert(JobRecord(namespace="team", name=f"root-{i}", uid=str(i), family=digest, parent=None,
-                               root=f"root-{i}", family_digest=digest, deleting=False, phase="Running",
+                               family_digest=digest, deleting=False, phase="Running",
                                pod_ip=None, user_name="u", user_id=1000))
     index.synced = True
     return index

@@ -15,7 +15,7 @@ DIGEST = tokens.family_digest(TOKEN)
 
 def root(name: str = "r1", **kw: object) -> JobRecord:
     args: dict[str, object] = dict(namespace="ns", name=name, uid="u", family=DIGEST, parent=None,
-                                   root=name, family_digest=DIGEST, deleting=False, phase="Running",
+                                   family_digest=DIGEST, deleting=False, phase="Running",
                                    pod_ip=None, user_name="alice", user_id=1)
     args.update(kw)
     return JobRecord(**args)  # type: ignore[arg-type]

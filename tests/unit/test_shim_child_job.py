@@ -5,10 +5,10 @@ from dlws_contract import resource
 from dlws_contract.spec import spec_from_parameters
 
 ROOT = JobRecord(namespace="team-a", name="root-1", uid="uid-root", family="d" * 63, parent=None,
-                 root="root-1", family_digest="d" * 63, deleting=False, phase="Running",
+                 family_digest="d" * 63, deleting=False, phase="Running",
                  pod_ip="10.0.0.1", user_name="alice", user_id=1000)
 PARENT = JobRecord(namespace="team-a", name="mid-1", uid="uid-mid", family="d" * 63, parent="root-1",
-                   root="root-1", family_digest=None, deleting=False, phase="Running",
+                   family_digest=None, deleting=False, phase="Running",
                    pod_ip=None, user_name="alice", user_id=1000)
 PARAMS = {"jobName": "c", "resourcegpu": "0", "dataPath": "data", "image": "busybox",
           "jobType": "training", "userName": "mallory", "userId": "0"}
