@@ -51,10 +51,8 @@ class Call:
 
     def text(self, name: str) -> str:
         value = self.params.get(name)
-        if value is None:
-            return ""
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return ""
+            return ""  # absent, or not a value a jobId or parentJobId can be
         return str(value).strip()
 
     def echo(self, value: str) -> str:
