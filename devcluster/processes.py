@@ -1,4 +1,5 @@
-"""Start and stop the control plane's processes, each remembered by a PID file.
+"""Start and stop processes, each remembered by a PID file (or, in a run without one, only
+by this Python process).
 
 A PID file records the PID together with the process's command line and its start time
 (field 22 of /proc/<pid>/stat). Before signalling, both are compared with the live
@@ -110,7 +111,7 @@ def _reap(pid: int) -> None:
         code = child.poll()
         if code is not None:
             _EXIT_CODES[pid] = code
-            del _CHILDREN[pid]
+            _CHILDREN.pop(pid, None)  # another thread may have reaped it too
 
 
 def exit_code(record: ProcessRecord) -> int | None:
@@ -123,17 +124,17 @@ def spawn(
     name: str,
     argv: Sequence[str],
     *,
-    run_dir: Path,
+    run_dir: Path | None,
     log_dir: Path,
     env: Mapping[str, str] | None = None,
     order: int | None = None,
 ) -> ProcessRecord:
-    """Start `argv` detached (own session, output to <log_dir>/<name>.log) and record it.
+    """Start `argv` detached (own session, output to <log_dir>/<name>.log) and record it
+    in run_dir (None: no PID file, for a process that ends with ours).
 
     order: its place in the stop order (default: now, i.e. stopped first); a component
     started again keeps the place it had.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     child_env = dict(os.environ if env is None else env)
@@ -163,7 +164,9 @@ def spawn(
             log=str(log),
             order=time.time_ns() if order is None else order,
         )
-        (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / record.pid_file).write_text(json.dumps(asdict(record)))
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) before the process was recorded: nobody else
         # could ever stop it.
@@ -207,7 +210,7 @@ def check_running(record: ProcessRecord) -> None:
         raise ProcessExited(record.name, exit_code(record), Path(record.log))
 
 
-def stop(record: ProcessRecord, run_dir: Path, timeout: float = 10.0, *, kill: bool = False) -> None:
+def stop(record: ProcessRecord, run_dir: Path | None, timeout: float = 10.0, *, kill: bool = False) -> None:
     """SIGTERM, then SIGKILL after `timeout`; forget the PID file. Harmless when gone.
 
     kill: SIGKILL at once, as a crash would end it (fault-injection tests).
@@ -218,7 +221,8 @@ def stop(record: ProcessRecord, run_dir: Path, timeout: float = 10.0, *, kill: b
             _signal(record, signal.SIGKILL)
             _wait_gone(record, 5.0)
     _reap(record.pid)
-    (run_dir / record.pid_file).unlink(missing_ok=True)
+    if run_dir is not None:
+        (run_dir / record.pid_file).unlink(missing_ok=True)
 
 
 def _signal(record: ProcessRecord, sig: signal.Signals) -> None:

@@ -1,8 +1,6 @@
 """This project's own processes and sample objects on a local control plane (make dev)."""
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,31 +9,28 @@ import yaml
 from devcluster.apiclient import Api, ApiError
 from devcluster.binaries import JOB_IMAGE
 from devcluster.cluster import ClusterInfo
-from devcluster.ports import free_ports
+from devcluster.commands import Command, operator_command, shim_command
 from devcluster.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 SHIM_PORT = 5000
 SAMPLE = REPO / "manifests" / "samples" / "root-job.yaml"
 JOBS_PATH = "/apis/dlworkspace.io/v1alpha1/namespaces/{ns}/dlwsjobs"
 
 
-def operator_argv(info: ClusterInfo) -> list[str]:
-    health, metrics = free_ports(2)
-    return [str(BIN / "dlws-operator"), "--kubeconfig", str(info.kubeconfig),
-            "--liveness", f"http://127.0.0.1:{health}/healthz",
-            "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics)]
+def shim(info: ClusterInfo) -> Command:
+    """The shim where pods reach it: on a real node, at the bridge's address."""
+    return shim_command(info.kubeconfig, host=info.host_address, port=SHIM_PORT)
 
 
 def shim_url(info: ClusterInfo) -> str:
-    """The shim's address, as pods reach it (DLWS_REST_API): on a real node, the bridge's."""
-    return f"http://{info.host_address}:{SHIM_PORT}/"
+    """The shim's address, as pods reach it (DLWS_REST_API)."""
+    return shim(info).url
 
 
-def shim_argv(info: ClusterInfo) -> list[str]:
-    return [str(BIN / "dlws-api-shim"), "--kubeconfig", str(info.kubeconfig),
-            "--host", info.host_address, "--port", str(SHIM_PORT)]
+def our_processes(info: ClusterInfo) -> list[Command]:
+    """The operator and the shim, with the admin kubeconfig."""
+    return [operator_command(info.kubeconfig, shim_url(info)), shim(info)]
 
 
 def sample_job(info: ClusterInfo | None = None) -> dict[str, Any]:
@@ -75,16 +70,6 @@ def start_sample_job(info: ClusterInfo, timeout: float = 60.0) -> dict[str, Any]
 
     wait_until(f"sample job {name} running", running, timeout=timeout)
     return dict(api.get(f"{path}/{name}"))
-
-
-def wait_for_shim(info: ClusterInfo, timeout: float = 30.0) -> None:
-    import urllib.request
-
-    def ready() -> bool:
-        with urllib.request.urlopen(shim_url(info) + "readyz", timeout=2) as resp:
-            return bool(resp.status == 200)
-
-    wait_until("the shim's /readyz", ready, timeout=timeout)
 
 
 def usage(info: ClusterInfo, state: str, job: dict[str, Any]) -> str:
@@ -134,15 +119,3 @@ Run the seed document's samples end to end:  make demo
 
 Ctrl-C stops everything.
 """
-
-
-def ensure_crd_installed(info: ClusterInfo) -> None:
-    api = Api(info.server, info.ca_file, info.token)
-    try:
-        api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/dlwsjobs.dlworkspace.io")
-    except ApiError as exc:
-        raise RuntimeError("the DLWSJob CRD is not installed; `make cluster-down && make dev`") from exc
-
-
-def elapsed(start: float) -> str:
-    return f"{time.monotonic() - start:.1f}s"

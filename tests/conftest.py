@@ -12,12 +12,10 @@ Nothing here reads ~/.kube/config or $KUBECONFIG: every client gets an explicit 
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
 import json
 import os
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +23,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from kubernetes.aio import client, config
-from kubernetes.aio.client.exceptions import ApiException
 
 from devcluster import LocalCluster, kubeconfig
 from devcluster.binaries import ensure_binaries
 from devcluster.real_node import missing_capabilities
-from tests.kubeobj import model, plain
+from devcluster.scratch import scratch_namespace
 
 # Removed at import, before any client library can look at it: a test must never talk to
 # whatever cluster the developer's shell points at.
@@ -40,6 +37,8 @@ REUSE_ENV = "DLWS_TEST_KUBECONFIG"
 REUSE_REAL_ENV = "DLWS_TEST_REAL_KUBECONFIG"
 # Set to 1 to skip the real-node tests on purpose (a machine without root); never implied.
 SKIP_REAL_ENV = "DLWS_TEST_SKIP_REAL_NODE"
+# On every namespace a test makes.
+TEST_LABELS = {"dlws.test/owner": "pytest"}
 
 
 @dataclass(frozen=True)
@@ -138,47 +137,14 @@ async def real_api(real_cluster: ClusterAccess) -> AsyncIterator[client.ApiClien
         yield api_client
 
 
-async def wait_for_default_service_account(core: client.CoreV1Api, namespace: str,
-                                           timeout: float = 60.0) -> None:
-    """Pods are refused in a namespace until the controller-manager has made its
-    `default` ServiceAccount."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await core.read_namespaced_service_account("default", namespace)
-            return
-        except ApiException as e:
-            if e.status != 404 or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.1)
-
-
-async def fresh_namespace(api: client.ApiClient, prefix: str) -> AsyncIterator[str]:
-    """A new namespace with its `default` ServiceAccount in place, deleted afterwards."""
-    core = client.CoreV1Api(api)
-    ns = await core.create_namespace(model(client.V1Namespace, {
-        "metadata": {"generateName": prefix, "labels": {"dlws.test/owner": "pytest"}}}))
-    name: str = plain(api, ns)["metadata"]["name"]
-    try:
-        await wait_for_default_service_account(core, name)
-        yield name
-    finally:
-        # Not waited for: the namespace controller finishes it in the background.
-        try:
-            await core.delete_namespace(name)
-        except ApiException as e:
-            if e.status != 404:
-                raise
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def namespace(api: client.ApiClient) -> AsyncIterator[str]:
-    async for name in fresh_namespace(api, "test-"):
+    async with scratch_namespace(api, "test-", TEST_LABELS) as name:
         yield name
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def other_namespace(api: client.ApiClient) -> AsyncIterator[str]:
     """A second fresh namespace, for another family or user."""
-    async for name in fresh_namespace(api, "test-other-"):
+    async with scratch_namespace(api, "test-other-", TEST_LABELS) as name:
         yield name

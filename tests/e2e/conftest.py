@@ -4,17 +4,16 @@ the shim listening where pods reach this machine (the node's bridge address), so
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from kubernetes.aio import client
 
-from tests.conftest import ClusterAccess, fresh_namespace
+from devcluster.commands import operator_command, shim_command
+from devcluster.managed import ManagedProcess
+from devcluster.scratch import scratch_namespace
+from tests.conftest import TEST_LABELS, ClusterAccess
 from tests.integration.identities import Identities, make_identities
-from tests.integration.operator_fixture import operator_process
-from tests.integration.processes import ManagedProcess
-from tests.integration.shim_fixture import free_port, shim_process
 
 
 @pytest.fixture(scope="session")
@@ -24,19 +23,19 @@ def real_identities(real_cluster: ClusterAccess, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def real_shim(real_cluster: ClusterAccess, real_identities: Identities,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    proc = shim_process(real_identities.shim_kubeconfig, free_port(),
-                        tmp_path_factory.mktemp("real-shim") / "shim.log", host=real_cluster.host_address)
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    proc = ManagedProcess(shim_command(real_identities.shim_kubeconfig, host=real_cluster.host_address),
+                          log_dir=tmp_path_factory.mktemp("real-shim"))
     proc.start()
     yield proc
     proc.stop()
 
 
 @pytest.fixture(scope="session")
-def real_operator(real_identities: Identities, real_shim: Any,
+def real_operator(real_identities: Identities, real_shim: ManagedProcess,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
-    proc = operator_process(real_identities, real_shim.url,
-                            tmp_path_factory.mktemp("real-operator") / "operator.log")
+    proc = ManagedProcess(operator_command(real_identities.operator_kubeconfig, real_shim.url, verbose=True),
+                          log_dir=tmp_path_factory.mktemp("real-operator"))
     proc.start()
     yield proc
     proc.stop()
@@ -44,5 +43,5 @@ def real_operator(real_identities: Identities, real_shim: Any,
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def real_namespace(real_api: client.ApiClient) -> AsyncIterator[str]:
-    async for name in fresh_namespace(real_api, "e2e-"):
+    async with scratch_namespace(real_api, "e2e-", TEST_LABELS) as name:
         yield name

@@ -1,6 +1,4 @@
 """Helpers for integration tests: DLWSJobs made as a user (roots) or as the shim (children)."""
-import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -8,6 +6,7 @@ from typing import Any, TypeVar
 from kubernetes.aio import client
 from kubernetes.aio.client.exceptions import ApiException
 
+from devcluster.waiting import until
 from dlws_contract import resource
 
 T = TypeVar("T")
@@ -17,15 +16,18 @@ SPEC = {"jobName": "test", "image": "busybox", "jobType": "training", "dataPath"
 
 async def eventually(fn: Callable[[], Awaitable[T | None]], *, timeout: float = 60.0,
                      interval: float = 0.2, what: str = "condition") -> T:
-    """Polls fn until it returns a truthy value, or fails after timeout with `what`."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await fn()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
+    """Polls fn until it returns a truthy value, and returns that; fails after timeout
+    with `what`."""
+    found: list[T] = []
+
+    async def probe() -> bool:
+        value = await fn()
+        if value:
+            found.append(value)
+        return bool(value)
+
+    await until(what, probe, timeout=timeout, interval=interval, max_interval=interval)
+    return found[0]
 
 
 class Jobs:

@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 import pytest
@@ -20,57 +16,42 @@ import pytest_asyncio
 from kubernetes.aio import client
 from kubernetes.aio.client.exceptions import ApiException
 
+from devcluster.commands import Command, shim_command
+from devcluster.managed import ManagedProcess
 from dlws_contract import resource
-from tests.integration.processes import ManagedProcess
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.integration.identities import Identities
 
 
 @pytest.fixture(scope="session")
-def shim_url() -> str:
+def shim_command_line(identities: Identities) -> Command:
+    """The shim in tests, as its ServiceAccount (manifests/rbac): every test through it
+    also proves its ClusterRole is enough."""
+    return shim_command(identities.shim_kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def shim_url(shim_command_line: Command) -> str:
     """Where the shim listens in tests; the operator injects it into pods as DLWS_REST_API."""
-    return f"http://127.0.0.1:{free_port()}/"
-
-
-def shim_process(kubeconfig: Path, port: int, log_path: Path, *flags: str,
-                 host: str = "127.0.0.1") -> ManagedProcess:
-    """A dlws-api-shim process (not started), its stdout and stderr in log_path."""
-    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-    proc = ManagedProcess(
-        [str(BIN / "dlws-api-shim"), "--host", host, "--port", str(port),
-         "--kubeconfig", str(kubeconfig), *flags],
-        env=env, log_path=log_path, ready_url=f"http://{host}:{port}/readyz")
-    proc.url = f"http://{host}:{port}/"  # type: ignore[attr-defined]
-    return proc
+    return shim_command_line.url
 
 
 @pytest.fixture(scope="session")
-def shim(identities: Any, shim_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The shim at shim_url, as its ServiceAccount (manifests/rbac): every test through it
-    also proves its ClusterRole is enough. `.log_text()` is its access log and all."""
-    port = urlparse(shim_url).port
-    assert port is not None
-    proc = shim_process(identities.shim_kubeconfig, port,
-                        tmp_path_factory.mktemp("shim") / "shim.log")
+def shim(shim_command_line: Command, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    """The shim at shim_url. `.log_text()` is its access log and all."""
+    proc = ManagedProcess(shim_command_line, log_dir=tmp_path_factory.mktemp("shim"))
     proc.start()
     yield proc
     proc.stop()
 
 
 @pytest.fixture
-def extra_shim(identities: Any, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+def extra_shim(identities: Identities, tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
     """Starts more shims with other flags (e.g. small limits); stopped after the test."""
-    started: list[Any] = []
+    started: list[ManagedProcess] = []
 
-    def start(*flags: str) -> Any:
-        proc = shim_process(identities.shim_kubeconfig, free_port(),
-                            tmp_path / f"shim-{len(started)}.log", *flags)
+    def start(*flags: str) -> ManagedProcess:
+        command = shim_command(identities.shim_kubeconfig, flags=flags, name=f"dlws-api-shim-{len(started)}")
+        proc = ManagedProcess(command, log_dir=tmp_path)
         proc.start()
         started.append(proc)
         return proc

@@ -2,47 +2,28 @@
 kwok's pod lifecycle, RBAC and TokenRequest all come from the actual Kubernetes binaries."""
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from kubernetes.aio import client
 from kubernetes.aio.client.exceptions import ApiException
 
+from devcluster.scratch import exists
 from tests.conftest import ClusterAccess
+from tests.integration.jobs import eventually
 from tests.kubeobj import model, plain, status_of
 
 pytestmark = pytest.mark.cluster
 
-T = TypeVar("T")
 COMPLETE_ANNOTATION = "devcluster.dlworkspace.io/complete"
 HOLD_FINALIZER = "devcluster.test/hold"
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, what: str, timeout: float = 60.0) -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
 async def gone(read: Callable[[], Awaitable[Any]]) -> bool:
-    try:
-        await read()
-    except ApiException as e:
-        if e.status == 404:
-            return True
-        raise
-    return False
+    return not await exists(read)
 
 
 # -- a CRD's schema is enforced ---------------------------------------------------------
