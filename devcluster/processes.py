@@ -86,6 +86,13 @@ def _proc_cmdline(pid: int) -> tuple[str, ...] | None:
     return tuple(part.decode(errors="replace") for part in raw.split(b"\0")[:-1])
 
 
+def _runs(pid: int, argv: tuple[str, ...]) -> bool:
+    """Whether the process runs argv: a script with a #! line shows its interpreter in
+    front of it (dlws-operator: python, then the script and its arguments)."""
+    cmdline = _proc_cmdline(pid)
+    return cmdline is not None and len(cmdline) >= len(argv) and cmdline[len(cmdline) - len(argv):] == argv
+
+
 def is_alive(record: ProcessRecord) -> bool:
     """True when the recorded process (the same one, not a recycled PID) still runs."""
     child = _CHILDREN.get(record.pid)
@@ -102,7 +109,7 @@ def is_alive(record: ProcessRecord) -> bool:
     state, start_time = stat
     if state in ("Z", "X"):  # exited, waiting to be reaped by its parent
         return False
-    return start_time == record.start_time and _proc_cmdline(record.pid) == record.argv
+    return start_time == record.start_time and _runs(record.pid, record.argv)
 
 
 def _reap(pid: int) -> None:
@@ -186,7 +193,7 @@ def _wait_exec_done(proc: subprocess.Popen[bytes], argv: tuple[str, ...]) -> Non
     """
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline and proc.poll() is None:
-        if _proc_cmdline(proc.pid) == argv:
+        if _runs(proc.pid, argv):
             return
         time.sleep(0.001)
 
