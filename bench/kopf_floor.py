@@ -5,7 +5,7 @@ operator, as its own process (`python -m bench.kopf_floor`), to measure what the
 mission's framework costs between a job's creation and its Pod: kopf's watch, its
 per-object worker and handler machinery, and one Pod create. It makes the plain owned
 Pod of the other floors (bench.kube.bare_pod) with the operator's own client, and, like
-the operator, keeps nothing on a handled job (kopf_storage.HandledJobs) and posts no
+the operator, keeps nothing on a handled job (kopf_config.HandledJobs) and posts no
 Events. No family check, no status write: what is left out only makes the floor lower.
 
 It handles only jobs labelled bench.dlworkspace.io/kind=kopf, so the other floors'
@@ -21,7 +21,7 @@ from typing import Any
 import kopf
 
 from dlws_contract import resource
-from dlws_operator.kopf_storage import HandledJobs
+from dlws_operator.kopf_config import HandledJobs
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.pod_spec import owner_reference
 

@@ -1,15 +1,11 @@
 """Posts the operator's Events in the background, a few at a time.
 
-An Event is news, not state. Posted inline, a pod mirror worker waited for its JobRunning
-Event before it took the next job's status write, the write a waiting GetJobIP needs.
-In a burst of new jobs, hundreds of Events at once also competed on the API server with
-the pod creates and status writes that the jobs wait for.
-
-As client-go's event broadcaster does, posting here is asynchronous and bounded: callers
-never wait; at most POSTERS Events are in flight, in the order they were posted; at most
-QUEUE_LIMIT wait. Past that an Event is dropped and counted, with one log line per
-overflow, which only an API server refusing or stalling every post can cause. Events
-still waiting when the operator stops are not posted (client-go's are not either).
+An Event is news, not state: no status write (the one a waiting GetJobIP needs) should
+wait for one, and in a burst hundreds of Events must not compete with the pod creates and
+status writes that jobs wait for. As client-go's event broadcaster: callers never wait; at
+most POSTERS Events are in flight, in order; at most QUEUE_LIMIT wait, and past that an
+Event is dropped and counted, with one log line per overflow. Events still waiting when
+the operator stops are not posted.
 """
 from __future__ import annotations
 
@@ -26,7 +22,7 @@ from dlws_operator.kube import namespace_terminating
 log = logging.getLogger(__name__)
 
 POSTERS: Final = 2
-QUEUE_LIMIT: Final = 10_000  # a few MB of small dicts at most
+QUEUE_LIMIT: Final = 10_000  # small dicts: a backlog memory can hold
 
 Event = dict[str, Any]
 

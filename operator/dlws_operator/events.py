@@ -1,24 +1,30 @@
-"""Kubernetes Events about a job: a pure builder. The handlers and the pod mirror post
-them through event_poster.py."""
+"""Kubernetes Events about a job, all posted through post_event (event_poster.py) under one
+reporting component; kopf posts only its own warnings about failing handlers."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dlws_contract import resource
+from dlws_contract import kube_api, resource
+from dlws_operator.event_poster import Event, EventPoster
 
 COMPONENT: Final = "dlws-operator"
 MESSAGE_LIMIT: Final = 1024  # the API server refuses longer Event messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobRef:
     namespace: str
     name: str
     uid: str
 
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> JobRef:
+        return cls(meta["namespace"], meta["name"], meta["uid"])
 
-def job_event(job: JobRef, *, type: str, reason: str, message: str, now: str) -> dict[str, Any]:
+
+def job_event(job: JobRef, *, type: str, reason: str, message: str, now: str) -> Event:
     return {
         "apiVersion": "v1", "kind": "Event",
         "metadata": {"namespace": job.namespace, "generateName": f"{job.name}."},
@@ -28,3 +34,7 @@ def job_event(job: JobRef, *, type: str, reason: str, message: str, now: str) ->
         "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
         "firstTimestamp": now, "lastTimestamp": now, "count": 1,
     }
+
+
+def post_event(poster: EventPoster, job: JobRef, *, type: str, reason: str, message: str) -> None:
+    poster.post(job_event(job, type=type, reason=reason, message=message, now=kube_api.timestamp()))

@@ -1,8 +1,12 @@
-"""DLWSJob status, mirrored from its Pod: pure functions of the Pod."""
+"""A DLWSJob's status, mirrored from its Pod: pure functions. What the operator reads of
+a Pod is read once, into a PodState; the pod mirror keeps only that of each Pod (a full Pod
+is tens of kilobytes), and a job's status is made from it alone: what is kept is what is read."""
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dlws_contract import phases, resource
+from dlws_operator.events import JobRef
 from dlws_operator.pod_spec import GENERATION_ANNOTATION
 
 _POD_PHASES = {
@@ -13,41 +17,59 @@ _POD_PHASES = {
 }
 
 
-def _condition(pod_status: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    for c in pod_status.get("conditions") or []:
-        if c.get("type") == kind:
-            return dict(c)
-    return {}
+@dataclass(frozen=True, slots=True)
+class PodState:
+    namespace: str
+    name: str
+    owner: JobRef | None          # the DLWSJob controlling the Pod
+    generation: str | None        # GENERATION_ANNOTATION: the job generation it was built from
+    deleting: bool
+    phase: str | None
+    ip: str | None
+    start_time: str | None
+    reason: str | None
+    message: str | None
+    ready: Mapping[str, Any]       # the Ready condition, {} if none
+    terminated: Mapping[str, Any]  # the first terminated container's state, {} if none
 
 
-def _terminated(pod_status: Mapping[str, Any]) -> Mapping[str, Any]:
-    for cs in pod_status.get("containerStatuses") or []:
-        term = (cs.get("state") or {}).get("terminated")
-        if term:
-            return dict(term)
-    return {}
+def pod_state(pod: Mapping[str, Any]) -> PodState:
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    namespace = str(meta.get("namespace") or "")
+    owner = next((JobRef(namespace, str(ref.get("name", "")), str(ref.get("uid", "")))
+                  for ref in meta.get("ownerReferences") or []
+                  if ref.get("kind") == resource.KIND and ref.get("controller")), None)
+    ready: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    terminated: Mapping[str, Any] = next((t for cs in status.get("containerStatuses") or []
+                       if (t := (cs.get("state") or {}).get("terminated"))), {})
+    return PodState(
+        namespace=namespace, name=str(meta.get("name") or ""), owner=owner,
+        generation=(meta.get("annotations") or {}).get(GENERATION_ANNOTATION),
+        deleting=bool(meta.get("deletionTimestamp")), phase=status.get("phase"), ip=status.get("podIP"),
+        start_time=status.get("startTime"), reason=status.get("reason"), message=status.get("message"),
+        ready=dict(ready), terminated=dict(terminated))
 
 
-def status_from_pod(pod: Mapping[str, Any], *, now: str) -> dict[str, Any]:
+def status_from_state(pod: PodState, *, now: str) -> dict[str, Any]:
     """The job status a Pod implies. `now` stamps conditions the Pod has no time for.
     A job being killed is not mirrored from its Pod: killing_status() says what it shows."""
-    pod_status = pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    generation = int((meta.get("annotations") or {}).get(GENERATION_ANNOTATION, "1"))
-    phase = _POD_PHASES.get(pod_status.get("phase", ""), phases.PENDING)
-    terminated = _terminated(pod_status)
-    ready = _condition(pod_status, "Ready")
-    is_ready = ready.get("status") == "True"
-    reason = pod_status.get("reason") or terminated.get("reason")
-    message = pod_status.get("message") or terminated.get("message")
+    generation = int(pod.generation if pod.generation is not None else "1")
+    phase = _POD_PHASES.get(pod.phase or "", phases.PENDING)
+    terminated = pod.terminated
+    is_ready = pod.ready.get("status") == "True"
+    reason = pod.reason or terminated.get("reason")
+    message = pod.message or terminated.get("message")
     if phase == phases.FAILED and not message and "exitCode" in terminated:
         message = f"container exited with code {terminated['exitCode']}"
-    status: dict[str, Any] = {
+    finished = phase in phases.FINISHED_PHASES
+    # None clears a field in a JSON merge patch, which is what a vanished value means.
+    return {
         "phase": phase,
-        "podName": meta.get("name"),
-        "podIP": pod_status.get("podIP"),
-        "startTime": pod_status.get("startTime"),
-        "completionTime": terminated.get("finishedAt") if phase in phases.FINISHED_PHASES else None,
+        "podName": pod.name,
+        "podIP": pod.ip,
+        "startTime": pod.start_time,
+        "completionTime": (terminated.get("finishedAt") or now) if finished else None,
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
@@ -55,15 +77,25 @@ def status_from_pod(pod: Mapping[str, Any], *, now: str) -> dict[str, Any]:
             "type": resource.CONDITION_READY,
             "status": "True" if is_ready else "False",
             "reason": "PodReady" if is_ready else (reason or f"Pod{phase}"),
-            "message": message or f"pod {meta.get('name')} is {phase.lower()}",
-            "lastTransitionTime": ready.get("lastTransitionTime") or now,
+            "message": message or f"pod {pod.name} is {phase.lower()}",
+            "lastTransitionTime": pod.ready.get("lastTransitionTime") or now,
             "observedGeneration": generation,
         }],
     }
-    if not status["completionTime"] and phase in phases.FINISHED_PHASES:
-        status["completionTime"] = now
-    # None clears a field in a JSON merge patch, which is what a vanished value means.
-    return status
+
+
+def status_from_pod(pod: Mapping[str, Any], *, now: str) -> dict[str, Any]:
+    """status_from_state of a Pod as the API server sends it."""
+    return status_from_state(pod_state(pod), now=now)
+
+
+def status_key(status: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The part of a job status that a pod event can change; timestamps excepted, which
+    a pod event recomputes without meaning a change."""
+    ready = next((c.get("status") for c in status.get("conditions") or []
+                  if c.get("type") == resource.CONDITION_READY), None)
+    return (status.get("phase"), status.get("podName"), status.get("podIP"), ready,
+            status.get("reason"), status.get("message"), status.get("completionTime") is not None)
 
 
 def killing_status() -> dict[str, Any]:

@@ -75,7 +75,7 @@ async def gone(jobs: Jobs, names: list[str]) -> bool:
 
 
 async def test_handled_jobs_carry_no_operator_annotations(jobs: Jobs) -> None:
-    """kopf's diff base and marker are not written (kopf_storage.py): each was one more
+    """kopf's diff base and marker are not written (kopf_config.py): each was one more
     PATCH and watch event per job, and the diff base a second copy of the spec."""
     await jobs.root("delta")
     root = await jobs.family_ready("delta")

@@ -3,18 +3,18 @@ import asyncio
 
 from kopf._cogs.aiokits import aiotoggles
 
-from dlws_operator import kopf_patches
+from dlws_operator import kopf_config
 
 
 def test_the_patch_applies_to_the_installed_kopf() -> None:
-    # If kopf's internals move, apply() refuses; this test says so before a slow start does.
-    assert kopf_patches.apply()
-    assert aiotoggles.ToggleSet is kopf_patches.AggregateToggleSet
-    assert kopf_patches.apply()  # idempotent
+    # If kopf's internals move, the patch refuses; this test says so before a slow start does.
+    assert kopf_config.patch_toggle_sets()
+    assert aiotoggles.ToggleSet is kopf_config.AggregateToggleSet
+    assert kopf_config.patch_toggle_sets()  # idempotent
 
 
 async def test_waiters_wake_when_the_last_off_toggle_is_dropped() -> None:
-    gate = kopf_patches.AggregateToggleSet(all)
+    gate = kopf_config.AggregateToggleSet(all)
     toggles = [await gate.make_toggle(name=str(i)) for i in range(50)]
     assert gate.is_off()
     woken: list[int] = []
@@ -35,7 +35,7 @@ async def test_waiters_wake_when_the_last_off_toggle_is_dropped() -> None:
 
 
 async def test_adding_an_off_toggle_to_an_all_set_turns_it_off_and_wakes_off_waiters() -> None:
-    gate = kopf_patches.AggregateToggleSet(all)
+    gate = kopf_config.AggregateToggleSet(all)
     assert gate.is_on()  # all() of nothing
     off_waiter = asyncio.create_task(gate.wait_for(False))
     await asyncio.sleep(0)
@@ -44,7 +44,7 @@ async def test_adding_an_off_toggle_to_an_all_set_turns_it_off_and_wakes_off_wai
 
 
 async def test_any_set_semantics_kept_for_the_pause_gate() -> None:
-    paused = kopf_patches.AggregateToggleSet(any)
+    paused = kopf_config.AggregateToggleSet(any)
     toggle = await paused.make_toggle(True, name="peering missing")
     assert paused.is_on()
     resumed = asyncio.create_task(paused.wait_for(False))
@@ -54,7 +54,7 @@ async def test_any_set_semantics_kept_for_the_pause_gate() -> None:
 
 
 async def test_waiters_are_not_woken_while_the_aggregate_stays_the_same() -> None:
-    gate = kopf_patches.AggregateToggleSet(all)
+    gate = kopf_config.AggregateToggleSet(all)
     first = await gate.make_toggle()
     checks = 0
     original = gate.is_on

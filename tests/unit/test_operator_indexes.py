@@ -1,6 +1,6 @@
 """What the operator's indexes remember of a job: pure functions."""
-from dlws_operator.indexes import job_view, status_key
-from dlws_operator.status import status_from_pod
+from dlws_operator.indexes import job_view
+from dlws_operator.status import status_from_pod, status_key
 
 NOW = "2026-11-27T12:00:00Z"
 POD = {"metadata": {"name": "j"}, "status": {"phase": "Running", "podIP": "10.0.0.1",
@@ -20,14 +20,14 @@ def test_a_new_ip_or_phase_is_a_change() -> None:
     assert status_key(status_from_pod(done, now=NOW)) != before
 
 
-def test_job_view_reads_deletion_family_and_the_operators_digest() -> None:
+def test_job_view_reads_deletion_and_the_operators_digest() -> None:
     view = job_view({"uid": "u", "deletionTimestamp": NOW, "labels": {"dlworkspace.io/family": "d"}},
                     {"familyDigest": "d", "phase": "Killing"})
-    assert (view.uid, view.deleting, view.family, view.family_digest) == ("u", True, "d", "d")
+    assert (view.uid, view.deleting, view.family_digest) == ("u", True, "d")
     assert view.mirrored[0] == "Killing"
 
 
 def test_a_job_without_status_has_an_empty_view() -> None:
     view = job_view({"uid": "u"}, {})
-    assert not view.deleting and view.family is None and view.family_digest is None
+    assert not view.deleting and view.family_digest is None
     assert view.mirrored == (None, None, None, None, None, None, False)

@@ -1,7 +1,7 @@
 """What kopf writes on a job whose handlers succeed first time: nothing of its own."""
 import kopf
 
-from dlws_operator.kopf_storage import MARKER, HandledJobs, ProgressAnnotations
+from dlws_operator.kopf_config import MARKER, HandledJobs, ProgressAnnotations
 
 PREFIX = "operator.example.io"
 
@@ -74,7 +74,7 @@ def test_other_annotations_in_the_patch_are_kept() -> None:
 
 def test_no_handler_needs_what_changed() -> None:
     """HandledJobs keeps no essence, so an update or field handler would never run:
-    adding one needs kopf's diff base back (main.configure)."""
+    adding one needs kopf's diff base back (kopf_config.configure)."""
     import dlws_operator.main  # noqa: F401  (registers the handlers)
     from kopf._core.intents.causes import Reason  # no public name for the reasons
 

@@ -1,5 +1,5 @@
-"""The operator's pod cache and work queue: slim copies that mirror the same status as
-the full Pod, coalesced keys, and deletions that are never dropped."""
+"""The operator's pod cache and work queue: the PodState of each Pod, which mirrors the
+same status as the full Pod, coalesced keys, and deletions that are never dropped."""
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +10,9 @@ import pytest
 
 from dlws_contract import resource
 from dlws_operator.events import JobRef, job_event
-from dlws_operator.pod_cache import PodCache, slim_pod
+from dlws_operator.pod_cache import PodCache
 from dlws_operator.pod_spec import GENERATION_ANNOTATION
-from dlws_operator.status import status_from_pod
+from dlws_operator.status import pod_state, status_from_pod, status_from_state
 from dlws_operator.work_queue import KeyQueue
 
 NOW = "2026-11-28T00:00:00Z"
@@ -50,32 +50,32 @@ def full_pod(name: str = "j", phase: str = "Running", **status: Any) -> dict[str
                                                   "finishedAt": "2026-11-28T00:01:00Z"}}}]),
     full_pod(phase="Failed", containerStatuses=[{"name": "main", "state": {"terminated": {"exitCode": 3}}}]),
 ], ids=["running", "pending", "evicted", "succeeded", "exit-code"])
-def test_a_slim_pod_mirrors_the_same_status_as_the_full_one(pod: dict[str, Any]) -> None:
-    assert status_from_pod(slim_pod(pod), now=NOW) == status_from_pod(pod, now=NOW)
+def test_a_pods_state_mirrors_the_same_status_as_the_full_pod(pod: dict[str, Any]) -> None:
+    assert status_from_state(pod_state(pod), now=NOW) == status_from_pod(pod, now=NOW)
 
 
-def test_a_slim_pod_keeps_only_the_controlling_job_and_drops_the_bulk() -> None:
-    slim = slim_pod(full_pod())
-    assert slim["metadata"]["ownerReferences"] == [full_pod()["metadata"]["ownerReferences"][1]]
-    assert "spec" not in slim and "managedFields" not in slim["metadata"]
-    assert len(repr(slim)) < len(repr(full_pod())) / 3
+def test_a_pods_state_keeps_only_the_controlling_job_and_drops_the_bulk() -> None:
+    state = pod_state(full_pod())
+    owner = full_pod()["metadata"]["ownerReferences"][1]
+    assert state.owner == JobRef("ns", owner["name"], owner["uid"])
+    assert len(repr(state)) < len(repr(full_pod())) / 3
 
 
 async def test_changes_to_one_pod_coalesce_into_one_queued_key() -> None:
     queue: KeyQueue[tuple[str, str]] = KeyQueue()
     cache = PodCache(queue)
-    cache.upsert(slim_pod(full_pod(phase="Pending")))
-    cache.upsert(slim_pod(full_pod(phase="Running")))
-    cache.upsert(slim_pod(full_pod(phase="Running")))
+    cache.upsert(pod_state(full_pod(phase="Pending")))
+    cache.upsert(pod_state(full_pod(phase="Running")))
+    cache.upsert(pod_state(full_pod(phase="Running")))
     assert len(queue) == 1
     key = await queue.get()
     change = cache.change(key)
-    assert change is not None and change.pod["status"]["phase"] == "Running" and not change.deleted
+    assert change is not None and change.pod.phase == "Running" and not change.deleted
     queue.done(key)
     assert len(queue) == 0
     unchanged = full_pod()
     unchanged["metadata"]["resourceVersion"] = "8"  # a field the operator does not read
-    cache.upsert(slim_pod(unchanged))
+    cache.upsert(pod_state(unchanged))
     assert len(queue) == 0
 
 
@@ -94,13 +94,13 @@ async def test_a_key_changed_while_busy_is_handled_again_and_never_twice_at_once
 def test_a_deletion_stays_until_handled_and_a_relist_notices_missed_ones() -> None:
     queue: KeyQueue[tuple[str, str]] = KeyQueue()
     cache = PodCache(queue)
-    cache.replace_all([slim_pod(full_pod("a")), slim_pod(full_pod("b"))])
+    cache.replace_all([pod_state(full_pod("a")), pod_state(full_pod("b"))])
     assert cache.owner_uid("ns", "a") == "job-a"
-    cache.remove(slim_pod(full_pod("a")))
+    cache.remove(pod_state(full_pod("a")))
     assert cache.owner_uid("ns", "a") is None
     gone = cache.change(("ns", "a"))
     assert gone is not None and gone.deleted
-    cache.replace_all([slim_pod(full_pod("a"))])  # made again before the deletion was handled
+    cache.replace_all([pod_state(full_pod("a"))])  # made again before the deletion was handled
     cache.forget(("ns", "a"), gone)
     again = cache.change(("ns", "a"))
     assert again is not None and not again.deleted

@@ -1,0 +1,56 @@
+"""The operator's shared state, typed: kopf's memo. main() makes it from the settings,
+start() adds the rest at kopf's start-up; kopf gives each job's handlers a shallow copy."""
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import kopf
+
+from dlws_operator.event_poster import EventPoster
+from dlws_operator.indexes import IndexedJobs, JobView
+from dlws_operator.kopf_config import HandledJobs
+from dlws_operator.kube import Kube, new_api_client
+from dlws_operator.pod_mirror import PodMirror, Reconcile
+from dlws_operator.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Runtime:
+    settings: OperatorSettings
+    namespaces: list[str]
+    handled: HandledJobs = field(default_factory=HandledJobs)  # jobs kopf has handled
+    # Made by start():
+    kube: Kube = field(init=False)
+    jobs: IndexedJobs = field(init=False)
+    events: EventPoster = field(init=False)
+    pods: PodMirror = field(init=False)
+    starts: asyncio.Semaphore = field(init=False)  # job starts at once: see OperatorSettings
+    # The pod mirror and the event poster, which run beside kopf for the operator's life.
+    background: asyncio.Task[None] | None = None
+
+    async def start(self, job_index: kopf.Index[tuple[str, str], JobView], reconcile: Reconcile) -> None:
+        self.kube = Kube(await new_api_client(), self.settings.request_timeout)
+        self.jobs = IndexedJobs(job_index)
+        self.events = EventPoster(self.kube.post_event)
+        self.pods = PodMirror(self.kube.api, self.jobs, namespaces=self.namespaces,
+                              request_timeout=self.settings.request_timeout)
+        self.starts = asyncio.Semaphore(self.settings.concurrent_starts)
+        self.background = asyncio.create_task(self._beside_kopf(reconcile), name="pod-mirror")
+
+    async def _beside_kopf(self, reconcile: Reconcile) -> None:
+        async with asyncio.TaskGroup() as group:  # if one stops, both do (app.pod_mirror_running)
+            group.create_task(self.pods.run(reconcile))
+            group.create_task(self.events.run())
+
+    async def stop(self) -> None:
+        if self.background is not None:
+            self.background.cancel()
+            try:
+                await self.background
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # noqa: BLE001  # kopf would retry this cleanup every minute, forever
+                logger.exception("the pod mirror or the event poster had failed before shutdown")
+            await self.kube.api.close()  # type: ignore[no-untyped-call]
