@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         # Both kopf's own login and our kubernetes.aio client read it from here.
         os.environ["KUBECONFIG"] = args.kubeconfig
     kopf_config.prepare(verbose=args.verbose)
-    tls_buffers.apply()
+    tls_buffers.apply(operator_settings.tls_read_buffer)
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_host)
     kopf.run(

@@ -38,3 +38,17 @@ def test_the_operator_stops_at_once_on_a_bad_setting(monkeypatch: pytest.MonkeyP
         main([])  # before kopf runs: no cluster is touched
     assert exited.value.code == 2
     assert "DLWS_OPERATOR_CONCURRENT_STARTS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("raw", ["-1", "big", "1.5", ""])
+def test_bad_tls_read_buffer_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLWS_OPERATOR_TLS_READ_BUFFER", raw)
+    with pytest.raises(ValueError, match="DLWS_OPERATOR_TLS_READ_BUFFER"):
+        OperatorSettings.from_env()
+
+
+def test_tls_read_buffer_default_and_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DLWS_OPERATOR_TLS_READ_BUFFER", raising=False)
+    assert OperatorSettings.from_env().tls_read_buffer == 64 * 1024
+    monkeypatch.setenv("DLWS_OPERATOR_TLS_READ_BUFFER", "0")
+    assert OperatorSettings.from_env().tls_read_buffer == 0
