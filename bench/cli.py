@@ -28,10 +28,13 @@ from typing import Any
 from bench import apimetrics, kill_cascade, latency, real_jobs, report, scale, submit_ip, throughput
 from bench.context import Context, Measurement
 from bench.figures import Figure
-from bench.kube import api_client, require_loopback
-from bench.processes import free_port, operator_process, shim_process, wait_idle
+from bench.client import POOL, require_loopback
+from bench.processes import RAISED_LIMITS, wait_idle
 from bench.shim_client import ShimClient
 from bench.sizes import PRESETS, QUICK, Sizes
+from devcluster.commands import operator_command, shim_command
+from devcluster.managed import ManagedProcess
+from dlws_contract.kube_api import new_api_client
 
 MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "latency": latency.measure,
@@ -63,13 +66,13 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     # This run's logs only; a process restarted within the run appends to its own.
     logs = out / "logs"
     shutil.rmtree(logs, ignore_errors=True)
-    port = free_port()
     # The shim where pods reach this machine: loopback for kwok's pods, a real node's bridge.
-    shim_proc = shim_process(shim_kubeconfig or kubeconfig, port, logs / "shim.log", host)
-    operator = operator_process(operator_kubeconfig or kubeconfig, f"http://{host}:{port}/",
-                                logs / "operator.log")
-    api = await api_client(kubeconfig)
-    shim = ShimClient(f"http://{host}:{port}/")
+    shim_command_line = shim_command(shim_kubeconfig or kubeconfig, host=host, flags=RAISED_LIMITS)
+    shim_proc = ManagedProcess(shim_command_line, log_dir=logs)
+    operator = ManagedProcess(operator_command(operator_kubeconfig or kubeconfig, shim_command_line.url),
+                              log_dir=logs)
+    api = await new_api_client(str(kubeconfig), pool=POOL)
+    shim = ShimClient(shim_command_line.url)
     ctx = Context(api=api, kubeconfig=kubeconfig, shim=shim, shim_process=shim_proc, operator=operator,
                   operator_kubeconfig=operator_kubeconfig or kubeconfig, logs=logs, sizes=sizes, run_id=run_id,
                   kubectl=kubectl)
@@ -77,8 +80,8 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     details: dict[str, Any] = {}
     errors: dict[str, str] = {}
     try:
-        await shim_proc.start()
-        await operator.start()
+        await shim_proc.start_async()
+        await operator.start_async()
         ctx.say(f"shim at {shim.url}, operator pid {operator.pid}; sizes {sizes.name}; logs in {logs}")
         for name, measure in (MEASUREMENTS if measurements is None else measurements).items():
             if only and name not in only:

@@ -38,8 +38,10 @@ from kubernetes.aio import client
 from api_shim.records import JobRecord, record_from_object
 from bench.context import Context, Measurement
 from bench.figures import Figure
-from bench.kube import (JSON, JobsApi, Tracker, bare_pod, body, bounded, configmaps_call, has_pod_ip, jobs_call,
-                        pods_call, read_json, scratch_namespace)
+from bench.client import JSON, body, bounded, read_json
+from bench.jobs import JobsApi
+from bench.objects import bare_pod, configmap_owner
+from bench.tracker import Tracker, configmaps_call, has_pod_ip, jobs_call, pods_call
 from dlws_contract import resource
 from dlws_operator.status import killing_status
 
@@ -47,12 +49,6 @@ TREE_LABEL = "bench.dlworkspace.io/tree"
 CREATORS = 32
 # Status writers of the Killing floor (the operator runs one handler per job at once).
 MARKERS = 32
-
-
-def owner_ref(obj: JSON) -> JSON:
-    return {"apiVersion": obj.get("apiVersion", "v1"), "kind": obj.get("kind", "ConfigMap"),
-            "name": obj["metadata"]["name"], "uid": obj["metadata"]["uid"],
-            "controller": True, "blockOwnerDeletion": True}
 
 
 async def timed_until_gone(trackers: list[Tracker], start: float, timeout: float) -> dict[str, float]:
@@ -66,17 +62,17 @@ async def timed_until_gone(trackers: list[Tracker], start: float, timeout: float
 async def baseline(ctx: Context, children: int, grandchildren: int) -> dict[str, float]:
     core = client.CoreV1Api(ctx.api)
     timeout = ctx.sizes.measurement_timeout
-    async with scratch_namespace(ctx.api, "gc", ctx.run_id) as ns:
+    async with ctx.namespace("gc") as ns:
         labels = {TREE_LABEL: "gc"}
 
         async def configmap(name: str, owner: JSON | None) -> JSON:
             meta: JSON = {"name": name, "labels": labels}
             if owner is not None:
-                meta["ownerReferences"] = [owner_ref(owner)]
+                meta["ownerReferences"] = [configmap_owner(owner)]
             made = await read_json(await core.create_namespaced_config_map_without_preload_content(
                 ns, body({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": "v"}})))
             await read_json(await core.create_namespaced_pod_without_preload_content(
-                ns, body(bare_pod(f"pod-{name}", labels, owner_ref(made)))))
+                ns, body(bare_pod(f"pod-{name}", labels, configmap_owner(made)))))
             return made
 
         pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=f"{TREE_LABEL}=gc")
@@ -115,7 +111,7 @@ async def mark_killing(jobs: JobsApi, names: asyncio.Queue[str]) -> None:
 async def family(ctx: Context, children: int, grandchildren: int, *,
                  without_operator: bool = False, mark: bool = False) -> dict[str, float]:
     timeout = ctx.sizes.measurement_timeout
-    async with scratch_namespace(ctx.api, "kill", ctx.run_id) as ns:
+    async with ctx.namespace("kill") as ns:
         jobs = JobsApi(ctx.api, ns)
         fam = await jobs.make_family("kill-root")
         ctx.say(f"kill cascade: building the family ({ctx.sizes.kill_family} DLWSJobs)")
@@ -155,7 +151,7 @@ async def family(ctx: Context, children: int, grandchildren: int, *,
             for t in tracked:
                 await t.stop()
             if without_operator:
-                await ctx.operator.start()
+                await ctx.operator.start_async()
     return result
 
 

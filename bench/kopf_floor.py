@@ -4,7 +4,7 @@ The submit-to-IP floor "with kopf" (bench/submit_ip.py) runs this in place of th
 operator, as its own process (`python -m bench.kopf_floor`), to measure what the
 mission's framework costs between a job's creation and its Pod: kopf's watch, its
 per-object worker and handler machinery, and one Pod create. It makes the plain owned
-Pod of the other floors (bench.kube.bare_pod) with the operator's own client, and, like
+Pod of the other floors (bench.objects.bare_pod) with the operator's own client, and, like
 the operator, keeps nothing on a handled job (kopf_config.HandledJobs) and posts no
 Events. No family check, no status write: what is left out only makes the floor lower.
 
@@ -25,7 +25,7 @@ from dlws_operator.kopf_config import HandledJobs
 from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.pod_spec import owner_reference
 
-from bench.kube import KIND_LABEL, bare_pod
+from bench.objects import KIND_LABEL, bare_pod
 
 KOPF_KIND = "kopf"
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)

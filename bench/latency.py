@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
-from bench.kube import JobsApi, scratch_namespace
+from bench.jobs import JobsApi
 from bench.stats import summary_ms
 
 
 async def measure(ctx: Context) -> Measurement:
     sizes = ctx.sizes
-    async with scratch_namespace(ctx.api, "latency", ctx.run_id) as ns:
+    async with ctx.namespace("latency") as ns:
         jobs = JobsApi(ctx.api, ns)
         family = await jobs.make_family("latency-root")
 

@@ -33,9 +33,11 @@ from kubernetes.aio import client
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
-from bench.kube import (JSON, Family, JobsApi, Tracker, bare_pod, body, configmaps_call, has_pod_ip, pods_call,
-                        scratch_namespace)
+from bench.client import JSON, body
+from bench.jobs import Family, JobsApi
+from bench.objects import bare_pod, configmap_owner
 from bench.stats import summary_ms
+from bench.tracker import Tracker, configmaps_call, has_pod_ip, pods_call
 from devcluster.binaries import JOB_IMAGE
 from dlws_operator.pod_spec import job_command
 
@@ -131,7 +133,7 @@ def _phase(pod: JSON) -> str:
 async def submit_to_answer(ctx: Context) -> dict[str, Any]:
     ours: list[float] = []
     bare: list[float] = []
-    async with scratch_namespace(ctx.api, "real-ip", ctx.run_id) as ns:
+    async with ctx.namespace("real-ip") as ns:
         _, family = await running_root(ctx, ns)
         core = client.CoreV1Api(ctx.api)
         pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip)
@@ -187,7 +189,7 @@ async def last_exit(pods: Tracker, names: list[str], start: float, timeout: floa
 
 
 async def kill_family(ctx: Context) -> dict[str, float]:
-    async with scratch_namespace(ctx.api, "real-kill", ctx.run_id) as ns:
+    async with ctx.namespace("real-kill") as ns:
         _, family = await running_root(ctx, ns)
         pods = Tracker(pods_call(ctx.api, ns), match=exited)
         running = Tracker(pods_call(ctx.api, ns), match=lambda p: _phase(p) == "Running")
@@ -210,7 +212,7 @@ async def kill_family(ctx: Context) -> dict[str, float]:
 
 
 async def kill_bare_tree(ctx: Context, command: list[str]) -> dict[str, float]:
-    async with scratch_namespace(ctx.api, "real-gc", ctx.run_id) as ns:
+    async with ctx.namespace("real-gc") as ns:
         core = client.CoreV1Api(ctx.api)
         pods = Tracker(pods_call(ctx.api, ns), match=exited)
         running = Tracker(pods_call(ctx.api, ns), match=lambda p: _phase(p) == "Running")
@@ -221,12 +223,12 @@ async def kill_bare_tree(ctx: Context, command: list[str]) -> dict[str, float]:
             async def owner(name: str, parent: JSON | None) -> JSON:
                 meta: JSON = {"name": name, "labels": {TREE_LABEL: "gc"}}
                 if parent is not None:
-                    meta["ownerReferences"] = [_owner_ref(parent, "v1", "ConfigMap")]
+                    meta["ownerReferences"] = [configmap_owner(parent)]
                 made = await core.create_namespaced_config_map(ns, body({"metadata": meta}))
                 assert made.metadata is not None
                 cm: JSON = {"metadata": {"name": made.metadata.name, "uid": made.metadata.uid}}
                 await core.create_namespaced_pod(ns, body(bare_pod(
-                    name, {TREE_LABEL: "gc"}, _owner_ref(cm, "v1", "ConfigMap"), image=JOB_IMAGE.ref,
+                    name, {TREE_LABEL: "gc"}, configmap_owner(cm), image=JOB_IMAGE.ref,
                     command=command)))
                 return cm
 
@@ -243,11 +245,6 @@ async def kill_bare_tree(ctx: Context, command: list[str]) -> dict[str, float]:
         finally:
             for tracker in (pods, running, owners):
                 await tracker.stop()
-
-
-def _owner_ref(obj: JSON, api_version: str, kind: str) -> JSON:
-    return {"apiVersion": api_version, "kind": kind, "name": obj["metadata"]["name"],
-            "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
 
 
 async def measure(ctx: Context) -> Measurement:

@@ -27,10 +27,12 @@ from typing import Any
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
-from bench.kube import Family, JobsApi, Tracker, bounded, has_pod_ip, jobs_call, pods_call, scratch_namespace
+from bench.client import bounded
+from bench.jobs import Family, JobsApi
 from bench.processes import memory_mb, wait_idle
 from bench.shim_client import ShimClient
 from bench.stats import summary_ms
+from bench.tracker import Tracker, has_pod_ip, jobs_call, pods_call
 
 CREATORS = 32
 
@@ -38,7 +40,7 @@ CREATORS = 32
 async def restart_shim(ctx: Context) -> None:
     await ctx.shim.close()
     ctx.shim_process.stop()
-    await ctx.shim_process.start()
+    await ctx.shim_process.start_async()
     ctx.shim = ShimClient(ctx.shim.url)
 
 
@@ -57,7 +59,7 @@ async def operator_startup(ctx: Context, jobs: JobsApi, family: Family) -> dict[
         ctx.operator.spawn()
         pod_at = await pod.matched_at(name, ctx.sizes.measurement_timeout)
         ip_at = await job.matched_at(name, ctx.sizes.measurement_timeout)
-        await ctx.operator.wait_ready()
+        await ctx.operator.wait_ready_async()
     finally:
         await pod.stop()
         await job.stop()
@@ -109,7 +111,7 @@ async def load(ctx: Context, jobs: JobsApi, first: Family, target: int, family_s
 async def measure(ctx: Context) -> Measurement:
     sizes = ctx.sizes
     await restart_shim(ctx)
-    async with scratch_namespace(ctx.api, "scale", ctx.run_id, timeout=sizes.measurement_timeout) as ns:
+    async with ctx.namespace("scale", timeout=sizes.measurement_timeout) as ns:
         jobs = JobsApi(ctx.api, ns)
         family = await jobs.make_family("scale-root-0")
         probe = await ctx.shim.submit(family)

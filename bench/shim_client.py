@@ -6,7 +6,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.kube import JOB_PARAMS, Family
+from bench.jobs import Family
+from bench.objects import JOB_PARAMS
 
 
 class ShimError(RuntimeError):

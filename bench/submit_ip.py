@@ -53,15 +53,19 @@ from typing import Any
 
 from kubernetes.aio import client
 
+from bench.client import body, read_json
 from bench.context import Context, Measurement
 from bench.figures import Figure
+from bench.jobs import Family, JobsApi
 from bench.kopf_floor import KOPF_KIND
-from bench.processes import kopf_floor_process, wait_idle
-from bench.kube import (KIND_LABEL, Family, JobsApi, Tracker, bare_pod, body, has_pod_ip, jobs_call, pods_call,
-                        read_json, scratch_namespace, until)
+from bench.objects import KIND_LABEL, bare_pod
+from bench.processes import kopf_floor_command, wait_idle
 from bench.stats import summary_ms
+from bench.tracker import Tracker, has_pod_ip, jobs_call, pods_call
+from devcluster.managed import ManagedProcess
+from devcluster.waiting import until
 from dlws_contract import resource
-from dlws_operator.pod_spec import owner_reference
+from dlws_contract.kube_api import owner_reference
 from dlws_operator.status import status_from_pod
 
 # Seconds of quiet after a round's objects are gone: their watch events, the garbage
@@ -71,7 +75,7 @@ ROUND_SETTLE = 2.0
 
 async def measure(ctx: Context) -> Measurement:
     sizes = ctx.sizes
-    async with scratch_namespace(ctx.api, "ip", ctx.run_id) as ns:
+    async with ctx.namespace("ip") as ns:
         jobs = JobsApi(ctx.api, ns)
         family = await jobs.make_family("ip-root")
         core = client.CoreV1Api(ctx.api)
@@ -163,9 +167,9 @@ async def measure(ctx: Context) -> Measurement:
             floor_seq: dict[str, list[float]] = {name: [] for name, _ in seq_paths}
             floor_conc: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
             floor_round_p50: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
-            kopf_floor = kopf_floor_process(ctx.operator_kubeconfig, ns, ctx.logs / "kopf-floor.log")
+            kopf_floor = ManagedProcess(kopf_floor_command(ctx.operator_kubeconfig, ns), log_dir=ctx.logs)
             try:
-                await kopf_floor.start()
+                await kopf_floor.start_async()
                 try:
                     for i in range(sizes.ip_sequential + 1):
                         for name, fn in (seq_paths if i % 2 == 0 else seq_paths[::-1]):
@@ -183,7 +187,7 @@ async def measure(ctx: Context) -> Measurement:
                         floor_conc[name].extend(took_all)
                         floor_round_p50[name].append(round(1000 * statistics.median(took_all), 1))
             finally:
-                await ctx.operator.start()
+                await ctx.operator.start_async()
         finally:
             await pods.stop()
             await job_ips.stop()
@@ -252,7 +256,7 @@ async def clear_round(jobs: JobsApi, core: client.CoreV1Api, *, keep: str, timeo
         return (all(p["metadata"]["name"] == keep for p in pods["items"])
                 and not await jobs.list_jobs(label_selector=resource.LABEL_PARENT))
 
-    await until("the last round's jobs and pods to be gone", gone, timeout, interval=0.5)
+    await until("the last round's jobs and pods to be gone", gone, timeout=timeout, interval=0.5, max_interval=0.5)
     await asyncio.sleep(ROUND_SETTLE)
 
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from bench.context import Context, Measurement
 from bench.figures import Figure
+from bench.jobs import JobsApi
 from bench.processes import wait_idle
-from bench.kube import JobsApi, scratch_namespace
 from dlws_contract import resource
 
 
@@ -63,7 +63,7 @@ async def measure(ctx: Context) -> Measurement:
     sizes = ctx.sizes
     clients, requests = sizes.throughput_clients, sizes.throughput_requests
     runs = {"direct": Run(), "shim": Run()}
-    async with scratch_namespace(ctx.api, "throughput", ctx.run_id) as ns:
+    async with ctx.namespace("throughput") as ns:
         jobs = JobsApi(ctx.api, ns)
         family = await jobs.make_family("throughput-root")
 

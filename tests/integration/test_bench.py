@@ -12,7 +12,7 @@ import pytest
 from kubernetes.aio import client
 
 from bench.cli import MEASUREMENTS, run_bench
-from bench.kube import BENCH_LABEL
+from bench.context import BENCH_LABEL
 from bench.sizes import TINY
 
 pytestmark = pytest.mark.cluster
