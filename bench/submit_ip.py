@@ -47,7 +47,7 @@ import asyncio
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -72,126 +72,30 @@ from dlws_operator.status import status_from_pod
 # collector's last deletes and Events are still being handled for a moment.
 ROUND_SETTLE = 2.0
 
+# A path from a request to an IP, by name: each call times one job on it (seconds).
+Timed = tuple[str, Callable[[], Awaitable[float]]]
+
 
 async def measure(ctx: Context) -> Measurement:
     sizes = ctx.sizes
+    n = sizes.ip_in_flight
     async with ctx.namespace("ip") as ns:
         jobs = JobsApi(ctx.api, ns)
-        family = await jobs.make_family("ip-root")
-        core = client.CoreV1Api(ctx.api)
-        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip, label_selector=KIND_LABEL)
-        job_ips = Tracker(jobs_call(ctx.api, ns), match=has_pod_ip)
-        jobs_seen = Tracker(jobs_call(ctx.api, ns), match=lambda _: True)
-        await pods.start()
-        await job_ips.start()
-        await jobs_seen.start()
+        paths = Paths(ctx, jobs, await jobs.make_family("ip-root"))
+        await paths.start()
         try:
-            async def bare() -> float:
-                name = f"bare-{uuid.uuid4().hex[:12]}"
-                start = time.perf_counter()
-                await read_json(await core.create_namespaced_pod_without_preload_content(
-                    ns, body(bare_pod(name, {KIND_LABEL: "bare"})), _request_timeout=60.0))
-                return await pods.matched_at(name, 120.0) - start
-
-            async def shim(job_family: Family = family) -> float:
-                start = time.perf_counter()
-                job_id = await ctx.shim.submit(job_family)
-                await ctx.shim.job_ip(job_family, job_id, wait=60)
-                return time.perf_counter() - start
-
-            sequential: dict[str, list[float]] = {"bare": [], "shim": []}
             ctx.say(f"submit-to-IP: {sizes.ip_sequential} jobs and {sizes.ip_sequential} bare pods, one at a time")
-            for i in range(sizes.ip_sequential + 1):  # the first pair warms up
-                order = [("bare", bare), ("shim", shim)]
-                for name, fn in (order if i % 2 == 0 else order[::-1]):
-                    took = await fn()
-                    if i > 0:
-                        sequential[name].append(took)
-
-            async def owned_pod_up(job_family: Family, *, watch_hop: bool, kopf: bool = False) -> tuple[str, float]:
-                """A DLWSJob as the shim makes it, then its Pod as the operator would make
-                it: at once, or once the job came through the jobs watch (`watch_hop`), or
-                by the kopf floor's process (`kopf`, which labels the job for it).
-                Returns the job's name and when the Pod's podIP was seen."""
-                job_body = jobs.child_body(job_family, job_family.root)
-                if kopf:
-                    job_body["metadata"].setdefault("labels", {})[KIND_LABEL] = KOPF_KIND
-                job = await jobs.create(job_body, timeout=60.0)
-                name = job["metadata"]["name"]
-                if watch_hop:
-                    await jobs_seen.matched_at(name, 120.0)
-                if not kopf:
-                    await read_json(await core.create_namespaced_pod_without_preload_content(
-                        ns, body(bare_pod(resource.pod_name(name), {KIND_LABEL: "floor"}, owner=owner_reference(job))),
-                        _request_timeout=60.0))
-                return name, await pods.matched_at(resource.pod_name(name), 120.0)
-
-            async def floor(job_family: Family = family, *, watch_hop: bool = False) -> float:
-                start = time.perf_counter()
-                _, ip_seen = await owned_pod_up(job_family, watch_hop=watch_hop)
-                return ip_seen - start
-
-            async def floor_status(job_family: Family = family) -> float:
-                start = time.perf_counter()
-                name, _ = await owned_pod_up(job_family, watch_hop=True)
-                await jobs.patch_status(name, running_status(name))
-                return await job_ips.matched_at(name, 120.0) - start
-
-            async def floor_pod_read(job_family: Family = family, *, kopf: bool = False) -> float:
-                start = time.perf_counter()
-                name, ip_seen = await owned_pod_up(job_family, watch_hop=not kopf, kopf=kopf)
-                await jobs.patch_status(name, running_status(name))
-                return ip_seen - start
-
-            n = sizes.ip_in_flight
-            concurrent: dict[str, list[float]] = {"bare": [], "shim": []}
-            makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
-            for r in range(sizes.ip_rounds):
-                order = [("bare", bare), ("shim", shim)]
-                for name, fn in (order if r % 2 == 0 else order[::-1]):
-                    await wait_idle(ctx.operator.pid, sizes.measurement_timeout)
-                    ctx.say(f"submit-to-IP: round {r + 1}, {n} {name} at once")
-                    start = time.perf_counter()
-                    concurrent[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
-                    makespan[name] += time.perf_counter() - start
-
+            sequential = await one_at_a_time(paths.ours(), sizes.ip_sequential)
+            concurrent, makespan = await ours_in_flight(ctx, paths)
             ctx.say("submit-to-IP: the floor (DLWSJob then its owned Pod), operator stopped")
             ctx.operator.stop()
-            floor_paths: list[tuple[str, Callable[[], Coroutine[Any, Any, float]]]] = [
-                ("bare", bare), ("floor", floor), ("floor_watch", partial(floor, watch_hop=True)),
-                ("floor_pod_read", floor_pod_read), ("floor_status", floor_status)]
-            # At 1 in flight only: a process of its own would add its watch to the others'
-            # load at N in flight, and one in flight is where the goal needs it (docs/benchmarks.md).
-            seq_paths: list[tuple[str, Callable[[], Coroutine[Any, Any, float]]]] = [
-                *floor_paths[:-1], ("floor_kopf", partial(floor_pod_read, kopf=True)), floor_paths[-1]]
-            floor_seq: dict[str, list[float]] = {name: [] for name, _ in seq_paths}
-            floor_conc: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
-            floor_round_p50: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
-            kopf_floor = ManagedProcess(kopf_floor_command(ctx.operator_kubeconfig, ns), log_dir=ctx.logs)
             try:
-                await kopf_floor.start_async()
-                try:
-                    for i in range(sizes.ip_sequential + 1):
-                        for name, fn in (seq_paths if i % 2 == 0 else seq_paths[::-1]):
-                            took = await fn()
-                            if i > 0:
-                                floor_seq[name].append(took)
-                finally:
-                    kopf_floor.stop()
-                for r in range(sizes.ip_floor_rounds):
-                    ctx.say(f"submit-to-IP: floors, round {r + 1} of {sizes.ip_floor_rounds}, {n} of each at once")
-                    for name, fn in (floor_paths if r % 2 == 0 else floor_paths[::-1]):
-                        await clear_round(jobs, core, keep=resource.pod_name(family.root.name),
-                                          timeout=sizes.measurement_timeout)
-                        took_all = await asyncio.gather(*(fn() for _ in range(n)))
-                        floor_conc[name].extend(took_all)
-                        floor_round_p50[name].append(round(1000 * statistics.median(took_all), 1))
+                floor_seq = await floors_one_at_a_time(ctx, paths)
+                floor_conc, floor_round_p50 = await floors_in_flight(ctx, paths)
             finally:
                 await ctx.operator.start_async()
         finally:
-            await pods.stop()
-            await job_ips.stop()
-            await jobs_seen.stop()
+            await paths.stop()
 
     seq = {k: summary_ms(v) for k, v in sequential.items()}
     conc = {k: summary_ms(v) for k, v in concurrent.items()}
@@ -201,8 +105,156 @@ async def measure(ctx: Context) -> Measurement:
                                "in_flight_makespan_s": makespan, "rounds": sizes.ip_rounds,
                                "floor_sequential": fseq, "floor_in_flight": fconc,
                                "floor_rounds": sizes.ip_floor_rounds, "floor_in_flight_round_p50_ms": floor_round_p50}
+    return Measurement(figures(seq, conc, fseq, fconc, n), details)
+
+
+class Paths:
+    """The timed paths on one namespace and its family, through watches started
+    beforehand on its Pods (to a podIP), its jobs' IPs in status, and its new jobs."""
+
+    def __init__(self, ctx: Context, jobs: JobsApi, family: Family) -> None:
+        self.ctx = ctx
+        self.jobs = jobs
+        self.family = family
+        self.namespace = jobs.namespace
+        self.core = client.CoreV1Api(ctx.api)
+        self.pods = Tracker(pods_call(ctx.api, self.namespace), match=has_pod_ip, label_selector=KIND_LABEL)
+        self.job_ips = Tracker(jobs_call(ctx.api, self.namespace), match=has_pod_ip)
+        self.jobs_seen = Tracker(jobs_call(ctx.api, self.namespace), match=lambda _: True)
+
+    async def start(self) -> None:
+        for tracker in (self.pods, self.job_ips, self.jobs_seen):
+            await tracker.start()
+
+    async def stop(self) -> None:
+        for tracker in (self.pods, self.job_ips, self.jobs_seen):
+            await tracker.stop()
+
+    def ours(self) -> list[Timed]:
+        return [("bare", self.bare), ("shim", self.shim)]
+
+    def floors(self, *, kopf: bool = False) -> list[Timed]:
+        """The floors; with kopf, the kopf floor too (its process must be running)."""
+        paths: list[Timed] = [("bare", self.bare), ("floor", self.floor),
+                              ("floor_watch", partial(self.floor, watch_hop=True)),
+                              ("floor_pod_read", self.floor_pod_read), ("floor_status", self.floor_status)]
+        if kopf:
+            paths.insert(-1, ("floor_kopf", partial(self.floor_pod_read, kopf=True)))
+        return paths
+
+    async def bare(self) -> float:
+        name = f"bare-{uuid.uuid4().hex[:12]}"
+        start = time.perf_counter()
+        await read_json(await self.core.create_namespaced_pod_without_preload_content(
+            self.namespace, body(bare_pod(name, {KIND_LABEL: "bare"})), _request_timeout=60.0))
+        return await self.pods.matched_at(name, 120.0) - start
+
+    async def shim(self) -> float:
+        start = time.perf_counter()
+        job_id = await self.ctx.shim.submit(self.family)
+        await self.ctx.shim.job_ip(self.family, job_id, wait=60)
+        return time.perf_counter() - start
+
+    async def owned_pod_up(self, *, watch_hop: bool, kopf: bool = False) -> tuple[str, float]:
+        """A DLWSJob as the shim makes it, then its Pod as the operator would make it: at
+        once, or once the job came through the jobs watch (`watch_hop`), or by the kopf
+        floor's process (`kopf`, which labels the job for it). Returns the job's name and
+        when the Pod's podIP was seen."""
+        job_body = self.jobs.child_body(self.family, self.family.root)
+        if kopf:
+            job_body["metadata"].setdefault("labels", {})[KIND_LABEL] = KOPF_KIND
+        job = await self.jobs.create(job_body, timeout=60.0)
+        name = job["metadata"]["name"]
+        if watch_hop:
+            await self.jobs_seen.matched_at(name, 120.0)
+        if not kopf:
+            pod = bare_pod(resource.pod_name(name), {KIND_LABEL: "floor"}, owner=owner_reference(job))
+            await read_json(await self.core.create_namespaced_pod_without_preload_content(
+                self.namespace, body(pod), _request_timeout=60.0))
+        return name, await self.pods.matched_at(resource.pod_name(name), 120.0)
+
+    async def floor(self, *, watch_hop: bool = False) -> float:
+        start = time.perf_counter()
+        _, ip_seen = await self.owned_pod_up(watch_hop=watch_hop)
+        return ip_seen - start
+
+    async def floor_status(self) -> float:
+        start = time.perf_counter()
+        name, _ = await self.owned_pod_up(watch_hop=True)
+        await self.jobs.patch_status(name, running_status(name))
+        return await self.job_ips.matched_at(name, 120.0) - start
+
+    async def floor_pod_read(self, *, kopf: bool = False) -> float:
+        start = time.perf_counter()
+        name, ip_seen = await self.owned_pod_up(watch_hop=not kopf, kopf=kopf)
+        await self.jobs.patch_status(name, running_status(name))
+        return ip_seen - start
+
+
+async def one_at_a_time(paths: list[Timed], samples: int) -> dict[str, list[float]]:
+    """`samples` jobs of each path, one at a time, the paths interleaved: each round
+    alternates which goes first, and the first round only warms up."""
+    took: dict[str, list[float]] = {name: [] for name, _ in paths}
+    for i in range(samples + 1):
+        for name, fn in (paths if i % 2 == 0 else paths[::-1]):
+            seconds = await fn()
+            if i > 0:
+                took[name].append(seconds)
+    return took
+
+
+async def ours_in_flight(ctx: Context, paths: Paths) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Rounds of N jobs at once on each of ours and the bare path, each once the operator
+    is idle; every job's own time, and each path's summed makespan."""
+    n = ctx.sizes.ip_in_flight
+    took: dict[str, list[float]] = {"bare": [], "shim": []}
+    makespan: dict[str, float] = {"bare": 0.0, "shim": 0.0}
+    order = paths.ours()
+    for r in range(ctx.sizes.ip_rounds):
+        for name, fn in (order if r % 2 == 0 else order[::-1]):
+            await wait_idle(ctx.operator.pid, ctx.sizes.measurement_timeout)
+            ctx.say(f"submit-to-IP: round {r + 1}, {n} {name} at once")
+            start = time.perf_counter()
+            took[name].extend(await asyncio.gather(*(fn() for _ in range(n))))
+            makespan[name] += time.perf_counter() - start
+    return took, makespan
+
+
+async def floors_one_at_a_time(ctx: Context, paths: Paths) -> dict[str, list[float]]:
+    """The floors one at a time, the kopf floor among them: at 1 in flight only, since a
+    process of its own would add its watch to the others' load at N in flight, and one in
+    flight is where the goal needs it (docs/benchmarks.md)."""
+    kopf_floor = ManagedProcess(kopf_floor_command(ctx.operator_kubeconfig, paths.namespace), log_dir=ctx.logs)
+    await kopf_floor.start_async()
+    try:
+        return await one_at_a_time(paths.floors(kopf=True), ctx.sizes.ip_sequential)
+    finally:
+        kopf_floor.stop()
+
+
+async def floors_in_flight(ctx: Context, paths: Paths) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Rounds of N jobs at once on each floor, each on a namespace cleared of the last
+    round's jobs and pods; every job's own time, and each round's p50 (ms)."""
+    sizes = ctx.sizes
+    n = sizes.ip_in_flight
+    floor_paths = paths.floors()
+    took: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
+    round_p50: dict[str, list[float]] = {name: [] for name, _ in floor_paths}
+    for r in range(sizes.ip_floor_rounds):
+        ctx.say(f"submit-to-IP: floors, round {r + 1} of {sizes.ip_floor_rounds}, {n} of each at once")
+        for name, fn in (floor_paths if r % 2 == 0 else floor_paths[::-1]):
+            await clear_round(paths.jobs, paths.core, keep=resource.pod_name(paths.family.root.name),
+                              timeout=sizes.measurement_timeout)
+            took_all = await asyncio.gather(*(fn() for _ in range(n)))
+            took[name].extend(took_all)
+            round_p50[name].append(round(1000 * statistics.median(took_all), 1))
+    return took, round_p50
+
+
+def figures(seq: dict[str, dict[str, float]], conc: dict[str, dict[str, float]],
+            fseq: dict[str, dict[str, float]], fconc: dict[str, dict[str, float]], n: int) -> list[Figure]:
     base = "bare Pod create → podIP in a watch"
-    figures = [
+    return [
         Figure("submit_to_ip.1.p50", "Submit-to-IP p50, 1 in flight", "ms", seq["shim"]["p50_ms"],
                seq["bare"]["p50_ms"], "ratio<=", 1.5, base),
         Figure("submit_to_ip.1.p90", "Submit-to-IP p90, 1 in flight", "ms", seq["shim"]["p90_ms"],
@@ -239,7 +291,6 @@ async def measure(ctx: Context) -> Measurement:
                f"p50, {n} in flight — diagnostic: the same", "ms", fconc["floor_status"]["p50_ms"],
                fconc["bare"]["p50_ms"], "info", None, base),
     ]
-    return Measurement(figures, details)
 
 
 async def clear_round(jobs: JobsApi, core: client.CoreV1Api, *, keep: str, timeout: float) -> None:
