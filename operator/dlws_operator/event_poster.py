@@ -17,7 +17,7 @@ from typing import Any, Final
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_operator import metrics
-from dlws_operator.kube import namespace_terminating
+from dlws_contract.kube_api import namespace_terminating
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,7 @@ from dlws_operator import metrics
 from dlws_operator.event_poster import EventPoster
 from dlws_operator.events import JobRef, post_event
 from dlws_operator.indexes import JobLookup
-from dlws_operator.kube import Kube
-from dlws_operator.pod_spec import owner_reference
+from dlws_contract.kube_api import Kube, core_path, owner_reference
 
 FAMILY_SECRET_COMPONENT = "family-token"
 
@@ -60,14 +59,15 @@ async def ensure_family(kube: Kube, events: EventPoster, root: Mapping[str, Any]
     meta = root["metadata"]
     name = resource.family_secret_name(meta["name"])
     for _ in range(2):
-        secret = await kube.get_secret(meta["namespace"], name)
+        secret = await kube.get(core_path(meta["namespace"], "secrets", name))
         if secret is not None:
             if not owned_by(secret, meta["uid"]):
                 raise kopf.TemporaryError(
                     f"Secret {name} exists but is not owned by this job (a deleted job of the same "
                     "name whose Secret awaits garbage collection, or a name clash); retrying", delay=10)
             return digest_of(secret)
-        if await kube.create_secret(build_family_secret(root, tokens.new_token())):
+        if await kube.create(core_path(meta["namespace"], "secrets"),
+                             build_family_secret(root, tokens.new_token())) is not None:
             post_event(events, JobRef.of(meta), type="Normal", reason="FamilyCreated",
                        message=f"family token stored in Secret {name}")
             metrics.FAMILIES_CREATED.inc()
@@ -91,7 +91,7 @@ async def verify_child(kube: Kube, job: Mapping[str, Any], jobs: JobLookup) -> s
     if root_view is not None and root_view.family_digest:
         matches = tokens.same_digest(root_view.family_digest, claimed)
     else:
-        secret = await kube.get_secret(meta["namespace"], resource.family_secret_name(root))
+        secret = await kube.get(core_path(meta["namespace"], "secrets", resource.family_secret_name(root)))
         if secret is None:
             return f"the family of root job {root!r} does not exist in namespace {meta['namespace']!r}"
         matches = tokens.matches(token_of(secret), claimed)

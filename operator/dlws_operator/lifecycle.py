@@ -18,10 +18,10 @@ import kopf
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, phases, resource
+from dlws_contract.kube_api import core_path, job_path, namespace_terminating
 from dlws_operator import metrics, pod_spec
 from dlws_operator.events import JobRef, post_event
 from dlws_operator.family import ensure_family, owned_by, verify_child
-from dlws_operator.kube import namespace_terminating
 from dlws_operator.pod_cache import Change, PodCache
 from dlws_operator.retry import retry_transient
 from dlws_operator.runtime import Runtime
@@ -83,11 +83,11 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         return
     pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api)
     name = pod["metadata"]["name"]
-    if await memo.kube.create_pod(pod):
+    if await memo.kube.create(core_path(job.namespace, "pods"), pod) is not None:
         metrics.PODS_CREATED.inc()
         post_event(memo.events, job, type="Normal", reason="PodCreated", message=f"created pod {name}")
     else:
-        existing = await memo.kube.get_pod(job.namespace, name)
+        existing = await memo.kube.get(core_path(job.namespace, "pods", name))
         if existing is not None and not owned_by(existing, job.uid):
             refuse(patch, memo, job, "PodNameTaken", f"a pod named {name} exists and does not belong to this job")
             return
@@ -114,7 +114,7 @@ async def on_job_event(type: str | None, body: kopf.Body, memo: Runtime, **_: An
 async def mark_killing(memo: Runtime, body: kopf.Body) -> None:
     """A job being deleted shows Killing while garbage collection removes its subtree."""
     meta = body["metadata"]
-    await memo.kube.patch_job_status(meta["namespace"], meta["name"], killing_status())
+    await memo.kube.patch_status(job_path(meta["namespace"], meta["name"]), killing_status())
     metrics.JOB_PHASES.set(meta["uid"], phases.KILLING)
     parent = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
     parent_view = memo.jobs.view(meta["namespace"], parent) if parent else None
@@ -138,7 +138,7 @@ async def mirror_pod(memo: Runtime, change: Change) -> None:
         # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
         # from under a live, unfinished job means the job failed.
         if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
-            await memo.kube.patch_job_status(job.namespace, job.name, pod_lost_status(pod.name))
+            await memo.kube.patch_status(job_path(job.namespace, job.name), pod_lost_status(pod.name))
             post_event(memo.events, job, type="Warning", reason="PodDeleted",
                        message="the job's pod was deleted; the job has failed")
         return
@@ -150,7 +150,7 @@ async def mirror_pod(memo: Runtime, change: Change) -> None:
     new = status_from_state(pod, now=kube_api.timestamp())
     if view is not None and view.mirrored == status_key(new):
         return  # the status says this already (e.g. after an operator restart)
-    written = await memo.kube.patch_job_status(job.namespace, job.name, new)
+    written = await memo.kube.patch_status(job_path(job.namespace, job.name), new)
     if written is None:
         return
     # A kill that began between the pod event and this patch: on_job_event sees the

@@ -3,6 +3,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import resource
+from dlws_contract.kube_api import owner_reference
 
 # Annotation on the Pod recording which generation of the job it was built from, so the
 # status mirrored from the Pod can report observedGeneration without reading the job.
@@ -25,19 +26,6 @@ JOB_INIT_NAME = "dlws-job"  # the init shell's $0, as ps shows it
 def job_command(cmd: str) -> list[str]:
     """The container command that runs a job's cmd (a shell command line) under JOB_INIT."""
     return ["/bin/sh", "-c", JOB_INIT, JOB_INIT_NAME, cmd]
-
-
-def owner_reference(job: Mapping[str, Any], *, controller: bool = True) -> dict[str, Any]:
-    meta = job["metadata"]
-    return {
-        "apiVersion": resource.API_VERSION,
-        "kind": resource.KIND,
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": controller,
-        # A foreground kill of the job waits until this object is gone.
-        "blockOwnerDeletion": True,
-    }
 
 
 def family_root(job: Mapping[str, Any]) -> str:
@@ -113,7 +101,7 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
             "namespace": meta["namespace"],
             "labels": pod_labels,
             "annotations": {GENERATION_ANNOTATION: str(meta.get("generation", 1))},
-            "ownerReferences": [owner_reference(job)],
+            "ownerReferences": [owner_reference(job)],  # a kill of the job waits for its Pod
         },
         "spec": {
             "restartPolicy": "Never",

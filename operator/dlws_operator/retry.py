@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 import aiohttp
 from kubernetes.aio.client.exceptions import ApiException
 
-from dlws_operator.kube import namespace_terminating
+from dlws_contract.kube_api import namespace_terminating
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 

@@ -2,6 +2,7 @@
 start() adds the rest at kopf's start-up; kopf gives each job's handlers a shallow copy."""
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 
 import kopf
@@ -9,9 +10,13 @@ import kopf
 from dlws_operator.event_poster import EventPoster
 from dlws_operator.indexes import IndexedJobs, JobView
 from dlws_operator.kopf_config import HandledJobs
-from dlws_operator.kube import Kube, new_api_client
 from dlws_operator.pod_mirror import PodMirror, Reconcile
+from dlws_contract.kube_api import Kube, core_path, new_api_client
 from dlws_operator.settings import OperatorSettings
+
+# Connections to the API server at once: the library's default (100) lets a burst open a
+# TLS connection per concurrent call, each with its own buffers.
+API_POOL = 32
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +36,18 @@ class Runtime:
     background: asyncio.Task[None] | None = None
 
     async def start(self, job_index: kopf.Index[tuple[str, str], JobView], reconcile: Reconcile) -> None:
-        self.kube = Kube(await new_api_client(), self.settings.request_timeout)
+        self.kube = Kube(await new_api_client(os.environ.get("KUBECONFIG"), pool=API_POOL),
+                         self.settings.request_timeout)
         self.jobs = IndexedJobs(job_index)
-        self.events = EventPoster(self.kube.post_event)
+        self.events = EventPoster(self._post_event)
         self.pods = PodMirror(self.kube.api, self.jobs, namespaces=self.namespaces,
                               request_timeout=self.settings.request_timeout)
         self.starts = asyncio.Semaphore(self.settings.concurrent_starts)
         self.background = asyncio.create_task(self._beside_kopf(reconcile), name="pod-mirror")
+
+    async def _post_event(self, event: dict[str, object]) -> None:
+        namespace = str(event["metadata"]["namespace"])  # type: ignore[index]
+        await self.kube.request("POST", core_path(namespace, "events"), body=event)
 
     async def _beside_kopf(self, reconcile: Reconcile) -> None:
         async with asyncio.TaskGroup() as group:  # if one stops, both do (app.pod_mirror_running)
