@@ -6,28 +6,27 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from kubernetes.aio.client import CustomObjectsApi
 
 from api_shim.admission import Admission
 from api_shim.errors import error_middleware
 from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
 from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, STORE
-from api_shim.kube import new_api_client
 from api_shim.kube_store import KubeJobStore
 from api_shim.limits import FamilyLimits
 from api_shim.metrics import Metrics, metrics_middleware
 from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
 from api_shim.store import JobStore
+from dlws_contract.kube_api import Kube, new_api_client
 
 
 async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
     """One API client for the life of the app, and the watch that feeds the index."""
     settings, index = app[SETTINGS], app[INDEX]
-    api = await new_api_client(settings)
+    api = await new_api_client(settings.kubeconfig)
     try:
-        app[STORE] = KubeJobStore(index, CustomObjectsApi(api), timeout=settings.k8s_timeout)
+        app[STORE] = KubeJobStore(Kube(api, settings.k8s_timeout))
         watcher = index_watcher(api, index, namespace=settings.namespace,
                                 request_timeout=settings.k8s_timeout)
         task = asyncio.create_task(watcher.run(), name="dlwsjob-index-watch")

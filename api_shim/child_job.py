@@ -5,6 +5,7 @@ from typing import Any
 
 from api_shim.records import JobRecord
 from dlws_contract import resource
+from dlws_contract.kube_api import owner_reference
 from dlws_contract.spec import JobSpec
 
 
@@ -29,14 +30,7 @@ def build_child(*, name: str, spec: JobSpec, parent: JobRecord, root: JobRecord,
             },
             # Set in the create call itself: from its first moment the child is a
             # dependent of its parent, so a foreground kill of any ancestor takes it too.
-            "ownerReferences": [{
-                "apiVersion": resource.API_VERSION,
-                "kind": resource.KIND,
-                "name": parent.name,
-                "uid": parent.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }],
+            "ownerReferences": [owner_reference({"metadata": {"name": parent.name, "uid": parent.uid}})],
         },
         # The user is the family's, never the request's.
         "spec": {**spec, "userName": root.user_name, "userId": root.user_id},

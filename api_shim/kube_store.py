@@ -1,35 +1,22 @@
-"""The JobStore on a real API server: the watch-fed index plus get/create/delete calls."""
+"""The JobStore on a real API server: get, create and delete of DLWSJobs through the
+contract's plain-JSON calls, with the API server's answers turned into the store's."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import aiohttp
-from kubernetes.aio.client import CustomObjectsApi, V1DeleteOptions, V1Preconditions
 from kubernetes.aio.client.exceptions import ApiException
 
-from api_shim.job_index import JobIndex
 from api_shim.store import Deleted, Rejected, Unavailable
-from dlws_contract import resource
+from dlws_contract.kube_api import Kube, job_path, server_message
 
 log = logging.getLogger(__name__)
 
 # Failures of the connection itself, as opposed to an answer from the API server.
 _TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
-
-
-def server_message(error: ApiException) -> str:
-    """The `message` of the Status object the API server sent, else its reason."""
-    try:
-        status = json.loads(error.body or "")
-        if isinstance(status, dict) and status.get("message"):
-            return str(status["message"])
-    except ValueError:
-        pass
-    return str(error.reason or f"HTTP {error.status}")
 
 
 def _unavailable(error: BaseException, doing: str) -> NoReturn:
@@ -40,35 +27,21 @@ def _unavailable(error: BaseException, doing: str) -> NoReturn:
 
 
 class KubeJobStore:
-    def __init__(self, index: JobIndex, api: CustomObjectsApi, *, timeout: float) -> None:
-        self._index = index
-        self.api = api
-        self.timeout = float(timeout)
-
-    @property
-    def index(self) -> JobIndex:
-        return self._index
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
 
     async def read(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         try:
-            obj = await self.api.get_namespaced_custom_object(
-                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
-                _request_timeout=self.timeout)
-        except ApiException as e:
-            if e.status == 404:
-                return None
+            return await self.kube.get(job_path(namespace, name))
+        except (ApiException, *_TRANSPORT_ERRORS) as e:
             _unavailable(e, "reading a job")
-        except _TRANSPORT_ERRORS as e:
-            _unavailable(e, "reading a job")
-        assert isinstance(obj, Mapping)
-        return obj
 
     async def create(self, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         name = str(body["metadata"]["name"])
         try:
-            obj = await self.api.create_namespaced_custom_object(
-                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, dict(body),
-                field_validation="Strict", _request_timeout=self.timeout)
+            # Not Kube.create: a 409 here is a failure, not "already made" (the name is new).
+            return await self.kube.request("POST", job_path(namespace), body=body,
+                                           query=[("fieldValidation", "Strict")])
         except ApiException as e:
             if e.status in (400, 422):
                 raise Rejected(server_message(e)) from e
@@ -85,21 +58,11 @@ class KubeJobStore:
             if made is None:
                 _unavailable(e, "creating a job")
             return made
-        assert isinstance(obj, Mapping)
-        return obj
 
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
-        options = V1DeleteOptions(propagation_policy="Foreground",
-                                  preconditions=V1Preconditions(uid=uid))
         try:
-            await self.api.delete_namespaced_custom_object(
-                resource.GROUP, resource.VERSION, namespace, resource.PLURAL, name,
-                propagation_policy="Foreground", body=options, _request_timeout=self.timeout)
-        except ApiException as e:
-            # 404: already gone; 409: the uid precondition failed, another job has the name.
-            if e.status in (404, 409):
-                return Deleted.GONE
+            # False: already gone, or the uid precondition failed (another job has the name).
+            deleted = await self.kube.delete(job_path(namespace, name), uid=uid)
+        except (ApiException, *_TRANSPORT_ERRORS) as e:
             _unavailable(e, "deleting a job")
-        except _TRANSPORT_ERRORS as e:
-            _unavailable(e, "deleting a job")
-        return Deleted.ACCEPTED
+        return Deleted.ACCEPTED if deleted else Deleted.GONE

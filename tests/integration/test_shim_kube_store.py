@@ -18,20 +18,28 @@ from api_shim.kube_store import KubeJobStore
 from api_shim.records import record_from_object
 from api_shim.store import Deleted, Rejected, Unavailable
 from dlws_contract import resource
+from dlws_contract.kube_api import Kube
 from tests.integration.jobs import SPEC, Jobs, eventually
 
 pytestmark = pytest.mark.cluster
 
 
+class WatchedStore(KubeJobStore):
+    """The store with the index the app keeps beside it, as the shim runs them."""
+
+    def __init__(self, kube: Kube, index: JobIndex) -> None:
+        super().__init__(kube)
+        self.index = index
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def store(api: client.ApiClient) -> AsyncIterator[KubeJobStore]:
-    custom = client.CustomObjectsApi(api)
+async def store(api: client.ApiClient) -> AsyncIterator[WatchedStore]:
     index = JobIndex()
     watcher = index_watcher(api, index, namespace=None, request_timeout=10.0)
     task = asyncio.create_task(watcher.run())
     try:
         await eventually(lambda: _synced(index), timeout=30, what="index synced")
-        yield KubeJobStore(index, custom, timeout=10.0)
+        yield WatchedStore(Kube(api, 10.0), index)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -48,7 +56,7 @@ def body(namespace: str, name: str, **spec: Any) -> dict[str, Any]:
             "spec": {**SPEC, **spec}}
 
 
-async def test_the_index_follows_creates_changes_and_deletes(store: KubeJobStore, namespace: str,
+async def test_the_index_follows_creates_changes_and_deletes(store: WatchedStore, namespace: str,
                                                              api: client.ApiClient) -> None:
     name = str(uuid.uuid4())
     made = await store.create(namespace, body(namespace, name))
@@ -76,11 +84,11 @@ async def test_the_index_follows_creates_changes_and_deletes(store: KubeJobStore
     await eventually(lambda: _gone(store, namespace, name), timeout=30, what="removed from the index")
 
 
-async def test_read_of_a_missing_job_is_none(store: KubeJobStore, namespace: str) -> None:
+async def test_read_of_a_missing_job_is_none(store: WatchedStore, namespace: str) -> None:
     assert await store.read(namespace, "no-such-job") is None
 
 
-async def test_delete_with_another_uid_or_of_a_missing_job_is_gone(store: KubeJobStore, namespace: str) -> None:
+async def test_delete_with_another_uid_or_of_a_missing_job_is_gone(store: WatchedStore, namespace: str) -> None:
     name = str(uuid.uuid4())
     await store.create(namespace, body(namespace, name))
     assert await store.delete(namespace, name, str(uuid.uuid4())) is Deleted.GONE
@@ -89,17 +97,17 @@ async def test_delete_with_another_uid_or_of_a_missing_job_is_gone(store: KubeJo
 
 
 async def test_an_object_the_crd_refuses_is_rejected_with_the_servers_reason(
-        store: KubeJobStore, namespace: str) -> None:
+        store: WatchedStore, namespace: str) -> None:
     with pytest.raises(Rejected) as e:
         await store.create(namespace, body(namespace, str(uuid.uuid4()), resourcegpu=1000))
     assert "resourcegpu" in str(e.value)
-    assert await Jobs(store.api.api_client, namespace).list_jobs() == []
+    assert await Jobs(store.kube.api, namespace).list_jobs() == []
 
 
-async def test_an_unreachable_api_server_is_unavailable(store: KubeJobStore, namespace: str) -> None:
+async def test_an_unreachable_api_server_is_unavailable(store: WatchedStore, namespace: str) -> None:
     configuration = client.Configuration(host="https://127.0.0.1:1")
     async with client.ApiClient(configuration) as dead:
-        down = KubeJobStore(JobIndex(), client.CustomObjectsApi(dead), timeout=2.0)
+        down = KubeJobStore(Kube(dead, 2.0))
         with pytest.raises(Unavailable):
             await down.read(namespace, "x")
         with pytest.raises(Unavailable):
@@ -108,9 +116,9 @@ async def test_an_unreachable_api_server_is_unavailable(store: KubeJobStore, nam
             await down.delete(namespace, "x", "uid")
 
 
-async def _indexed(store: KubeJobStore, namespace: str, name: str) -> Any:
+async def _indexed(store: WatchedStore, namespace: str, name: str) -> Any:
     return store.index.get(namespace, name)
 
 
-async def _gone(store: KubeJobStore, namespace: str, name: str) -> bool:
+async def _gone(store: WatchedStore, namespace: str, name: str) -> bool:
     return store.index.get(namespace, name) is None
