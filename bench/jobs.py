@@ -1,22 +1,23 @@
 """DLWSJobs as the benchmark makes them: family roots created as a user would, children
-with the shim's own body, through kubernetes.aio's CustomObjectsApi."""
+with the shim's own body, through the calls the shim and the operator make
+(dlws_contract.kube_api)."""
 from __future__ import annotations
 
 import base64
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from kubernetes.aio import client
-from kubernetes.aio.client.exceptions import ApiException
 
 from api_shim.child_job import build_child
 from api_shim.records import JobRecord, record_from_object
-from bench.client import JSON, read_json
+from bench.client import JSON
 from bench.objects import JOB_PARAMS
 from devcluster.waiting import until
-from dlws_contract import resource
+from dlws_contract import kube_api, resource
+from dlws_contract.kube_api import Kube, core_path, job_path
 from dlws_contract.spec import JobSpec, spec_from_parameters
 
 
@@ -38,16 +39,14 @@ class JobsApi:
                  params: Mapping[str, str] = JOB_PARAMS) -> None:
         self.api = api
         self.namespace = namespace
-        self.custom = client.CustomObjectsApi(api)
-        self.core = client.CoreV1Api(api)
+        self.custom = client.CustomObjectsApi(api)  # for a collection delete (submit_ip)
+        self.kube = Kube(api, 60.0)
         self.spec: JobSpec = spec_from_parameters(params)
 
     async def create(self, obj: Mapping[str, Any], timeout: float = 30.0) -> JSON:
         """The same call the shim's KubeJobStore.create makes."""
-        made = await self.custom.create_namespaced_custom_object(
-            resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, dict(obj),
-            field_validation="Strict", _request_timeout=timeout)
-        return cast(JSON, made)
+        return await kube_api.request(self.api, "POST", job_path(self.namespace), body=obj,
+                                      query=[("fieldValidation", "Strict")], timeout=timeout)
 
     def root_body(self, name: str) -> JSON:
         return {"apiVersion": resource.API_VERSION, "kind": resource.KIND,
@@ -60,33 +59,19 @@ class JobsApi:
                            root=family.root, digest=family.root.family or "")
 
     async def get(self, name: str) -> JSON | None:
-        try:
-            return cast(JSON, await self.custom.get_namespaced_custom_object(
-                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, name))
-        except ApiException as e:
-            if e.status == 404:
-                return None
-            raise
+        return await self.kube.get(job_path(self.namespace, name))
 
-    async def patch_status(self, name: str, status: Mapping[str, Any], timeout: float = 60.0) -> bool:
+    async def patch_status(self, name: str, status: Mapping[str, Any]) -> bool:
         """Merge-patches the job's status as the operator does; False if the job is gone."""
-        try:
-            await self.custom.patch_namespaced_custom_object_status(
-                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL, name,
-                {"status": dict(status)}, _request_timeout=timeout)
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise
-        return True
+        return await self.kube.patch_status(job_path(self.namespace, name), status) is not None
 
     async def list_jobs(self, label_selector: str | None = None) -> list[JSON]:
         items: list[JSON] = []
         cont: str | None = None
         while True:
-            page = await read_json(await self.custom.list_namespaced_custom_object_without_preload_content(
-                resource.GROUP, resource.VERSION, self.namespace, resource.PLURAL,
-                label_selector=label_selector, limit=500, _continue=cont))
+            query = [("limit", 500)] + [(k, v) for k, v in (("labelSelector", label_selector),
+                                                             ("continue", cont)) if v]
+            page = await self.kube.request("GET", job_path(self.namespace), query=query)
             items.extend(page.get("items") or [])
             cont = (page.get("metadata") or {}).get("continue") or None
             if not cont:
@@ -107,9 +92,9 @@ class JobsApi:
             return False
 
         await until(f"the family of {name}", ready, timeout=timeout, interval=0.1, max_interval=0.1)
-        secret = await self.core.read_namespaced_secret(resource.family_secret_name(name), self.namespace)
-        assert secret.data is not None
-        token = base64.b64decode(secret.data[resource.SECRET_TOKEN_KEY]).decode()
+        secret = await self.kube.get(core_path(self.namespace, "secrets", resource.family_secret_name(name)))
+        assert secret is not None
+        token = base64.b64decode(secret["data"][resource.SECRET_TOKEN_KEY]).decode()
         return Family(root=record_from_object(found), token=token)
 
     async def wait_handled(self, count: int, timeout: float, selector: str | None = None) -> float:

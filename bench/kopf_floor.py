@@ -21,9 +21,8 @@ from typing import Any
 import kopf
 
 from dlws_contract import resource
+from dlws_contract.kube_api import Kube, core_path, new_api_client, owner_reference
 from dlws_operator.kopf_config import HandledJobs
-from dlws_operator.kube import Kube, new_api_client
-from dlws_operator.pod_spec import owner_reference
 
 from bench.objects import KIND_LABEL, bare_pod
 
@@ -35,7 +34,7 @@ JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.diffbase_storage = HandledJobs()
     settings.posting.enabled = False
-    memo["kube"] = Kube(await new_api_client(), 30.0)
+    memo["kube"] = Kube(await new_api_client(os.environ["KUBECONFIG"], pool=32), 30.0)
 
 
 @kopf.on.login()
@@ -47,7 +46,7 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def create_pod(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     pod = bare_pod(resource.pod_name(body.metadata.name), {KIND_LABEL: KOPF_KIND}, owner=owner_reference(body))
     pod["metadata"]["namespace"] = body.metadata.namespace
-    await memo["kube"].create_pod(pod)
+    await memo["kube"].create(core_path(str(body.metadata.namespace), "pods"), pod)
 
 
 @kopf.on.cleanup()

@@ -5,8 +5,8 @@ seed samples send it) from this process to the shim, until its `{"jobId": ...}` 
 is read. Inside, the shim makes one create call on the API server.
 
 Baseline: the same DLWSJob body (api_shim.child_job.build_child, the same spec, parent
-and labels) created directly on the API server from this process with kubernetes.aio's
-CustomObjectsApi.create_namespaced_custom_object and the same arguments the shim uses
+and labels) created directly on the API server from this process with
+dlws_contract.kube_api, the call and the arguments the shim uses
 (fieldValidation=Strict): the same client machinery, minus the shim.
 
 The two are interleaved one request at a time, alternating which goes first, so both see

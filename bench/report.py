@@ -98,7 +98,7 @@ def control_plane(kubeconfig: Path, server: str) -> dict[str, Any]:
             settings[component]["source"] = "its command line"
     settings["kwok"] = {"client rate limit": "no flag (kwok's built-in client settings)"}
     settings["shim and operator"] = {"client": "kubernetes.aio, no client-side rate limit, connection pool "
-                                               "32 in the operator (dlws_operator.kube), 100 in the shim "
+                                               "32 in the operator (dlws_operator.runtime), 100 in the shim "
                                                "(the library's default)"}
     settings["other_apiservers_on_this_machine"] = others
     return settings
