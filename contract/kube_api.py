@@ -145,11 +145,9 @@ class Kube:
     async def get(self, path: str) -> Object | None:
         return await self._unless(404, "GET", path)
 
-    async def create(self, collection: str, body: Mapping[str, Any], *, strict: bool = False) -> Object | None:
-        """The object made; None if one of that name already existed. strict: unknown
-        fields are refused rather than dropped."""
-        query = [("fieldValidation", "Strict")] if strict else []
-        return await self._unless(409, "POST", collection, body=body, query=query)
+    async def create(self, collection: str, body: Mapping[str, Any]) -> Object | None:
+        """The object made; None if one of that name already existed."""
+        return await self._unless(409, "POST", collection, body=body)
 
     async def patch_status(self, path: str, status: Mapping[str, Any]) -> Object | None:
         """JSON-merge-patches the object's status subresource; None if it is gone."""
