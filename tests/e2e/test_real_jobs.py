@@ -40,21 +40,23 @@ def reports(log: str, event: str) -> dict[str, str]:
     return {m.group(2): m.group(1) or "" for m in re.finditer(rf"^REPORT {event} (?:(\S+) )?(\S+)$", log, re.M)}
 
 
-async def containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
-    """containerd's containers (running or not) that belong to any of these pods."""
+async def running_containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
+    """containerd's job containers of any of these pods whose task still runs. (An exited
+    container's record stays until the kubelet removes it, a while later.)"""
     # A devcluster's kubeconfig lives in its state dir, reused or not.
-    plan_socket = NodePlan.of(Layout.at(cluster.kubeconfig.parent)).containerd_socket
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [str(cluster.bin_dir / "ctr"), "--address", str(plan_socket), "-n", "k8s.io", "containers", "ls",
-         "-q", "labels.io.kubernetes.container.name==job"], capture_output=True, text=True, check=True)
+    ctr = [str(cluster.bin_dir / "ctr"), "--address",
+           str(NodePlan.of(Layout.at(cluster.kubeconfig.parent)).containerd_socket), "-n", "k8s.io"]
+
+    async def run(*args: str) -> str:
+        done = await asyncio.to_thread(subprocess.run, [*ctr, *args], capture_output=True, text=True, check=True)
+        return str(done.stdout)
+
+    running = {line.split()[0] for line in (await run("tasks", "ls")).splitlines()[1:]
+               if line.split()[-1] == "RUNNING"}
     found = []
-    for cid in result.stdout.split():
-        info = await asyncio.to_thread(
-            subprocess.run,
-            [str(cluster.bin_dir / "ctr"), "--address", str(plan_socket), "-n", "k8s.io", "containers",
-             "info", cid], capture_output=True, text=True, check=False)
-        if info.returncode == 0 and json.loads(info.stdout)["Labels"].get("io.kubernetes.pod.name") in pods:
+    for cid in (await run("containers", "ls", "-q", "labels.io.kubernetes.container.name==job")).split():
+        labels = json.loads(await run("containers", "info", cid))["Labels"]
+        if cid in running and labels.get("io.kubernetes.pod.name") in pods:
             found.append(cid)
     return found
 
@@ -112,7 +114,8 @@ async def test_continuation_passing_then_kill_reaches_every_process(
         await eventually(lambda job=job: _gone(jobs, job), timeout=120, what=f"{job} and its pod gone")
     log = await logs(real_cluster, ns, root.name)
     assert {child, gc} <= set(reports(log, "SIGTERM")), log
-    assert await containers_of(real_cluster, {child, gc}) == []
+    assert await running_containers_of(real_cluster, {child, gc}) == []
+    assert len(await running_containers_of(real_cluster, {root.name})) == 1  # the check sees a live one
     root_pod = await jobs.core.read_namespaced_pod(root.name, ns)
     assert root_pod.status.phase == "Running"
     assert root_pod.status.container_statuses[0].container_id == root_container
