@@ -45,9 +45,25 @@ def test_sigterm_reaches_a_cmd_that_does_not_trap_it() -> None:
     assert proc.wait(5) == 128 + signal.SIGTERM
 
 
+def descendants(pid: int) -> list[int]:
+    kids = [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return kids + [d for k in kids for d in descendants(k)]
+
+
+def running_sleep(init: int) -> bool:
+    """A SIGTERM sent while a shell is between fork and exec of a background command is
+    taken by the shell's handler in the child and lost; wait until `sleep` really runs."""
+    return any(Path(f"/proc/{p}/comm").read_text().strip() == "sleep" for p in descendants(init))
+
+
 def test_a_cmd_that_traps_sigterm_finishes_its_handler_first() -> None:
     proc = start("trap 'sleep 0.5; echo cleaned up; exit 0' TERM; echo ready; sleep 600 & wait")
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-    os.kill(init_pid(proc), signal.SIGTERM)
+    init = init_pid(proc)
+    for _ in range(250):
+        if running_sleep(init):
+            break
+        time.sleep(0.02)
+    os.kill(init, signal.SIGTERM)
     proc.wait(5)
     assert proc.stdout.read() == "cleaned up\n"
