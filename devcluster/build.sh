@@ -4,6 +4,8 @@
 #   etcd                      from go.etcd.io/etcd/server/v3  (wrapper module: its go.mod has replaces)
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
 #                             from k8s.io/kubernetes          (wrapper module: staging replaces)
+#   kube-proxy                from k8s.io/kubernetes          (the same build; for IN_CLUSTER=1)
+#   coredns                   from github.com/coredns/coredns (go install; for IN_CLUSTER=1)
 #   kwok                      from sigs.k8s.io/kwok           (go install, no replaces)
 # and the parts of a real node (NODE=real):
 #   kubelet                   from k8s.io/kubernetes          (the same wrapper build)
@@ -33,7 +35,8 @@ runc_dir=$cache/runc-$RUNC_VERSION
 cni_dir=$cache/cni-plugins-$CNI_PLUGINS_VERSION
 etcd_dir=$cache/etcd-$ETCD_VERSION
 kwok_dir=$cache/kwok-$KWOK_VERSION
-bin=$cache/bin-$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION-$CONTAINERD_VERSION-$RUNC_VERSION-$CNI_PLUGINS_VERSION
+coredns_dir=$cache/coredns-$COREDNS_VERSION
+bin=$cache/bin-$K8S_VERSION-$ETCD_VERSION-$KWOK_VERSION-$CONTAINERD_VERSION-$RUNC_VERSION-$CNI_PLUGINS_VERSION-$COREDNS_VERSION
 
 # Installs the Debian packages a build needs, as root; anyone else is told which are missing.
 need_debs() {
@@ -70,7 +73,8 @@ MOD
 
 build_kubernetes() {
   [[ -x $k8s_dir/bin/kube-apiserver && -x $k8s_dir/bin/kube-controller-manager \
-     && -x $k8s_dir/bin/kube-scheduler && -x $k8s_dir/bin/kubectl && -x $k8s_dir/bin/kubelet ]] && return
+     && -x $k8s_dir/bin/kube-scheduler && -x $k8s_dir/bin/kubectl && -x $k8s_dir/bin/kubelet \
+     && -x $k8s_dir/bin/kube-proxy ]] && return
   log "building kubernetes $K8S_VERSION (cold: tens of minutes on 2 cores)"
   local w=$k8s_dir/src; rm -rf "$w"; mkdir -p "$w"
   local modfile
@@ -98,6 +102,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
   local v=k8s.io/component-base/version cv=k8s.io/client-go/pkg/version
@@ -108,7 +113,8 @@ GO
   (cd "$w" && go mod tidy -e >&2 2>&1 | tail -5 >&2; cd "$w" \
      && go build -tags tools -trimpath -ldflags "$ld" -o "$w/out/" \
         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet \
+        k8s.io/kubernetes/cmd/kube-proxy)
   mkdir -p "$k8s_dir/bin"; mv "$w"/out/* "$k8s_dir/bin/"
 }
 
@@ -159,6 +165,14 @@ build_cni_plugins() {
   rm -rf "$cni_dir/bin"; mv "$cni_dir/bin.tmp" "$cni_dir/bin"
 }
 
+build_coredns() {
+  [[ -x $coredns_dir/bin/coredns ]] && return
+  log "building coredns $COREDNS_VERSION"
+  rm -rf "$coredns_dir/bin.tmp"; mkdir -p "$coredns_dir"
+  GOBIN=$coredns_dir/bin.tmp go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  rm -rf "$coredns_dir/bin"; mv "$coredns_dir/bin.tmp" "$coredns_dir/bin"
+}
+
 start=$(date +%s)
 timed build_etcd
 timed build_kwok
@@ -166,12 +180,14 @@ timed build_kubernetes
 timed build_containerd
 timed build_runc
 timed build_cni_plugins
+timed build_coredns
 mkdir -p "$bin/cni"
 ln -sf "$etcd_dir/bin/etcd" "$bin/etcd"
 ln -sf "$kwok_dir/bin/kwok" "$bin/kwok"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do ln -sf "$k8s_dir/bin/$b" "$bin/$b"; done
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do ln -sf "$k8s_dir/bin/$b" "$bin/$b"; done
 for b in containerd ctr containerd-shim-runc-v2; do ln -sf "$containerd_dir/bin/$b" "$bin/$b"; done
 ln -sf "$runc_dir/bin/runc" "$bin/runc"
+ln -sf "$coredns_dir/bin/coredns" "$bin/coredns"
 for b in bridge host-local loopback portmap; do ln -sf "$cni_dir/bin/$b" "$bin/cni/$b"; done
 rm -rf "$bin/stage"; ln -sfn "$kwok_dir/stage" "$bin/stage"
 IMAGES_VERSION=$IMAGES_VERSION timed "$here/images/build_images.sh" "$cache" "$bin" >/dev/null

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from devcluster import components, kubeconfig, nodes, pki, processes, real_node
+from devcluster import components, kubeconfig, nodes, pki, processes, real_node, services
 from devcluster.apiclient import Api
 from devcluster.binaries import IMAGES, PAUSE_IMAGE, Binaries, ensure_binaries
 from devcluster.layout import MARKER, Layout
@@ -32,10 +32,12 @@ CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-sche
 # What runs the nodes: kwok fakes them (fast, thousands of pods, no process ever runs);
 # a real node runs each Pod's containers.
 NODE_KINDS = {"kwok": ("kwok",), "real": ("containerd", "kubelet")}
+# Services for pods (in_cluster, on a real node): ClusterIPs and cluster DNS.
+SERVICES = ("kube-proxy", "coredns")
 
 
-def components_of(node_kind: str) -> tuple[str, ...]:
-    return CONTROL_PLANE + NODE_KINDS[node_kind]
+def components_of(node_kind: str, in_cluster: bool = False) -> tuple[str, ...]:
+    return CONTROL_PLANE + NODE_KINDS[node_kind] + (SERVICES if in_cluster else ())
 
 # Generous deadlines: on 2 busy cores the API server alone can take tens of seconds.
 START_TIMEOUT = 120.0
@@ -65,6 +67,9 @@ class ClusterInfo:
     # Where pods reach services on this machine (the shim): loopback for kwok's fake pods,
     # the bridge's address for a real node's.
     host_address: str = "127.0.0.1"
+    # Pods reach Services by ClusterIP and DNS name (kube-proxy, CoreDNS): the add-on can
+    # run inside the cluster.
+    in_cluster: bool = False
 
     @property
     def kubectl(self) -> Path:
@@ -93,7 +98,12 @@ class ClusterInfo:
             steps=dict(doc.get("steps", {})),
             node_kind=str(doc.get("node_kind", "kwok")),
             host_address=str(doc.get("host_address", "127.0.0.1")),
+            in_cluster=bool(doc.get("in_cluster", False)),
         )
+
+
+def _kind(node_kind: str, in_cluster: bool) -> str:
+    return f"{node_kind} nodes" + (" and Services for pods" if in_cluster else "")
 
 
 def _say(message: str) -> None:
@@ -116,14 +126,18 @@ class LocalCluster:
         *,
         node_count: int = nodes.DEFAULT_NODES,
         node_kind: str = "kwok",
+        in_cluster: bool = False,
         crds_dir: Path | None = CRDS_DIR,
         say: Callable[[str], None] = _say,
     ) -> None:
         if node_kind not in NODE_KINDS:
             raise ValueError(f"node kind {node_kind!r} is not one of {', '.join(NODE_KINDS)}")
+        if in_cluster and node_kind != "real":
+            raise ValueError("Services for pods (in_cluster) need the real node: kwok's pods run no process")
         self.layout = Layout.at(state_dir)
         self.node_count = node_count
         self.node_kind = node_kind
+        self.in_cluster = in_cluster
         self.crds_dir = crds_dir
         self._say = say
 
@@ -136,7 +150,8 @@ class LocalCluster:
         except (OSError, ValueError, KeyError):
             return None
         records = {r.name: r for r in processes.read_records(self.layout.run_dir)}
-        if not all(n in records and processes.is_alive(records[n]) for n in components_of(info.node_kind)):
+        if not all(n in records and processes.is_alive(records[n])
+                   for n in components_of(info.node_kind, info.in_cluster)):
             return None
         try:
             status, _ = Api(info.server, info.ca_file, info.token, timeout=5).raw("GET", "/readyz")
@@ -150,21 +165,23 @@ class LocalCluster:
         t0 = time.monotonic()
         running = self.info()
         if running is not None:
-            if running.node_kind != self.node_kind:
+            if (running.node_kind, running.in_cluster) != (self.node_kind, self.in_cluster):
                 raise ClusterStartError(
-                    f"{self.layout.state_dir} already runs a cluster with {running.node_kind} nodes; "
-                    f"stop it first (make cluster-down) to start one with {self.node_kind} nodes")
+                    f"{self.layout.state_dir} already runs a cluster with {_kind(running.node_kind, running.in_cluster)}; "
+                    f"stop it first (make cluster-down) to start one with {_kind(self.node_kind, self.in_cluster)}")
             self._say(f"already running ({self.layout.kubeconfig})")
             return running
         if self.node_kind == "real":
             real_node.check_machine(real_node.NodePlan.of(self.layout))
         self._clear_leftovers()
+        if self.in_cluster:
+            services.check_machine()
         binaries = ensure_binaries()
         steps: dict[str, float] = {"binaries": time.monotonic() - t0}
         started: list[ProcessRecord] = []
         starter = _Starter(self.layout, started, steps, self._say)
         try:
-            info = starter.run(binaries, self.crds_dir, self.node_count, self.node_kind, t0)
+            info = starter.run(binaries, self.crds_dir, self.node_count, self.node_kind, self.in_cluster, t0)
         except BaseException as e:
             self._say(f"start failed while {starter.step}; stopping what it started")
             # The PID files are the complete list (`started` could miss one whose start
@@ -235,7 +252,7 @@ class LocalCluster:
     def _remove_node_leftovers(self) -> None:
         """A real node's containers, mounts, cgroups and bridge; then make sure nothing is
         still mounted under the state dir, which is about to be deleted."""
-        removed = real_node.cleanup(self.layout)
+        removed = real_node.cleanup(self.layout) + services.cleanup()
         if removed:
             self._say(f"removed the real node's {', '.join(removed)}")
         left = real_node.mounts_under(self.layout.state_dir)
@@ -299,7 +316,7 @@ class LocalCluster:
         return self.start_component(name)
 
     def _record(self, name: str) -> ProcessRecord:
-        every = CONTROL_PLANE + tuple(c for kind in NODE_KINDS.values() for c in kind)
+        every = CONTROL_PLANE + tuple(c for kind in NODE_KINDS.values() for c in kind) + SERVICES
         if name not in every:
             raise ValueError(f"{name!r} is not one of {', '.join(every)}")
         for record in processes.read_records(self.layout.run_dir):
@@ -327,16 +344,26 @@ class _Starter:
         self.say = say
         self.step = "preparing the state directory"
 
-    def run(self, b: Binaries, crds_dir: Path | None, node_count: int, node_kind: str,
+    def run(self, b: Binaries, crds_dir: Path | None, node_count: int, node_kind: str, in_cluster: bool,
             t0: float) -> ClusterInfo:
         layout = self.layout
         for d in (layout.logs_dir, layout.run_dir, layout.kwok_home):
             d.mkdir(parents=True, exist_ok=True)
         layout.etcd_data_dir.mkdir(parents=True, mode=0o700)
+        plan = None
+        if node_kind == "real":
+            # First, so that with Services the API server can listen on the bridge, where
+            # pods reach it through the `kubernetes` Service.
+            self.step = "choosing the real node's pod subnet"
+            plan = real_node.plan_on_free_subnet(layout)
+            self.step = f"making the real node's bridge {plan.bridge} ({plan.subnet})"
+            real_node.make_bridge(plan, forwarding=in_cluster)
+        address = plan.node_ip if plan is not None and in_cluster else "127.0.0.1"
         self.step = "making certificates and keys"
-        keys = self._timed("pki", lambda: pki.generate(layout.pki_dir))
+        extra_ips = (address,) if address != "127.0.0.1" else ()
+        keys = self._timed("pki", lambda: pki.generate(layout.pki_dir, extra_ips))
         ports = components.Ports(*free_ports(6))
-        server = f"https://127.0.0.1:{ports.apiserver}"
+        server = f"https://{address}:{ports.apiserver}"
         kubeconfig.write(layout.kubeconfig, server=server, ca_file=keys.ca_cert, token=keys.admin_token)
         api = Api(server, keys.ca_cert, keys.admin_token)
 
@@ -344,7 +371,7 @@ class _Starter:
         self._wait("etcd", f"etcd at 127.0.0.1:{ports.etcd_client}", etcd,
                    lambda: _http_ok(f"http://127.0.0.1:{ports.etcd_client}/health", '"health":"true"'))
 
-        apiserver = self._start("kube-apiserver", components.kube_apiserver(b, layout, keys, ports))
+        apiserver = self._start("kube-apiserver", components.kube_apiserver(b, layout, keys, ports, address))
         self._wait("kube-apiserver", f"{server}/readyz", apiserver,
                    lambda: api.raw("GET", "/readyz")[0] == 200)
 
@@ -353,7 +380,8 @@ class _Starter:
         self.step = f"installing the CRDs in {crds_dir}"
         crd_names = self._install_crds(b, crds_dir, api, apiserver)
 
-        kcm = self._start("kube-controller-manager", components.kube_controller_manager(b, layout, keys, ports))
+        kcm = self._start("kube-controller-manager",
+                          components.kube_controller_manager(b, layout, keys, ports, in_cluster))
         self._wait("kube-controller-manager", "kube-controller-manager /healthz", kcm,
                    lambda: _http_ok(f"https://127.0.0.1:{ports.controller_manager}/healthz"))
 
@@ -363,9 +391,11 @@ class _Starter:
 
         all_ports = {k: int(v) for k, v in asdict(ports).items()}
         host_address = "127.0.0.1"
-        if node_kind == "real":
-            plan = self._start_real_node(b, keys, server, api, all_ports)
+        if plan is not None:
+            self._start_real_node(plan, b, keys, server, api, all_ports, in_cluster)
             node_names, host_address = [pki.REAL_NODE_NAME], plan.node_ip
+            if in_cluster:
+                self._start_services(plan, b, api, all_ports)
         else:
             node_names = self._start_kwok(b, ports, api, node_count)
 
@@ -387,6 +417,7 @@ class _Starter:
             steps={k: round(v, 2) for k, v in self.steps.items()},
             node_kind=node_kind,
             host_address=host_address,
+            in_cluster=in_cluster,
         )
         layout.cluster_json.write_text(json.dumps(info.to_json(), indent=2) + "\n")
         return info
@@ -401,14 +432,14 @@ class _Starter:
                    lambda: all(nodes.is_ready(api, n) for n in node_names))
         return node_names
 
-    def _start_real_node(self, b: Binaries, keys: pki.Pki, server: str, api: Api,
-                         ports: dict[str, int]) -> real_node.NodePlan:
-        self.step = "choosing the real node's pod subnet"
-        plan = real_node.plan_on_free_subnet(self.layout)
+    def _start_real_node(self, plan: real_node.NodePlan, b: Binaries, keys: pki.Pki, server: str, api: Api,
+                         ports: dict[str, int], in_cluster: bool) -> None:
         ports["kubelet"], ports["kubelet_healthz"] = free_ports(2)
         self.step = f"preparing the real node (bridge {plan.bridge}, pods in {plan.subnet})"
         self._timed("node-setup", lambda: real_node.prepare(
-            plan, b, keys, server, PAUSE_IMAGE.ref, (ports["kubelet"], ports["kubelet_healthz"])))
+            plan, b, keys, server, PAUSE_IMAGE.ref, (ports["kubelet"], ports["kubelet_healthz"]),
+            service_cidr=components.SERVICE_CIDR if in_cluster else None,
+            cluster_dns=services.DNS_IP if in_cluster else None))
         env = real_node.runtime_env(b)
         containerd = self._start("containerd", real_node.containerd_argv(plan, b), env=env)
         self._wait("containerd", f"containerd at {plan.containerd_socket}", containerd,
@@ -418,7 +449,23 @@ class _Starter:
         kubelet = self._start("kubelet", real_node.kubelet_argv(plan, b), env=env)
         self._wait("nodes", f"node {pki.REAL_NODE_NAME} to be Ready", kubelet,
                    lambda: nodes.is_ready(api, pki.REAL_NODE_NAME))
-        return plan
+
+    def _start_services(self, plan: real_node.NodePlan, b: Binaries, api: Api, ports: dict[str, int]) -> None:
+        """kube-proxy and CoreDNS, and the kube-dns Service in front of CoreDNS."""
+        names = ("kube_proxy_healthz", "kube_proxy_metrics", "coredns_ready", "coredns_health")
+        ports.update(zip(names, free_ports(len(names))))
+        proxy_config, corefile = services.write_configs(
+            plan.dir, self.layout.kubeconfig, str(plan.subnet), plan.node_ip, ports)
+        env = real_node.runtime_env(b)
+        proxy = self._start("kube-proxy", services.kube_proxy_argv(b, proxy_config), env=env)
+        self._wait("kube-proxy", "kube-proxy /healthz", proxy,
+                   lambda: _http_ok(f"http://127.0.0.1:{ports['kube_proxy_healthz']}/healthz"))
+        coredns = self._start("coredns", services.coredns_argv(b, corefile), env=env)
+        self._wait("coredns", "CoreDNS /ready", coredns,
+                   lambda: _http_ok(f"http://127.0.0.1:{ports['coredns_ready']}/ready"))
+        self.step = "creating the kube-dns Service"
+        for path, obj in services.dns_objects(plan.node_ip):
+            api.create(path, obj)
 
     def _timed(self, name: str, fn: Callable[[], Any]) -> Any:
         t = time.monotonic()
@@ -491,7 +538,7 @@ def _component_env(name: str, layout: Layout, info: ClusterInfo | None = None) -
     """The environment a component runs with (None: ours, less KUBECONFIG)."""
     if name == "kwok":
         return {**_environ(), "HOME": str(layout.kwok_home)}
-    if name in NODE_KINDS["real"] and info is not None:
+    if name in NODE_KINDS["real"] + SERVICES and info is not None:
         return real_node.runtime_env(Binaries(info.bin_dir))
     return None
 
@@ -507,6 +554,8 @@ def _health_probes(info: ClusterInfo, api: Api) -> dict[str, Callable[[], bool]]
         "containerd": lambda: real_node.containerd_ready(real_node.NodePlan.of(Layout.at(info.state_dir)),
                                                          Binaries(info.bin_dir)),
         "kubelet": lambda: _http_ok(f"http://127.0.0.1:{ports.get('kubelet_healthz')}/healthz"),
+        "kube-proxy": lambda: _http_ok(f"http://127.0.0.1:{ports.get('kube_proxy_healthz')}/healthz"),
+        "coredns": lambda: _http_ok(f"http://127.0.0.1:{ports.get('coredns_ready')}/ready"),
     }
 
 

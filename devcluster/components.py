@@ -33,6 +33,13 @@ CONTROLLERS = (
     "serviceaccount-token-controller",
     "root-ca-certificate-publisher-controller",
 )
+# With the add-on running in the cluster (IN_CLUSTER=1): its Deployments and the
+# EndpointSlices of its Services.
+IN_CLUSTER_CONTROLLERS = (
+    "deployment-controller",
+    "replicaset-controller",
+    "endpointslice-controller",
+)
 
 # kwok's stock Stages, relative to its stage dir, plus ours.
 KWOK_STAGES = (
@@ -81,16 +88,19 @@ def etcd(b: Binaries, layout: Layout, ports: Ports) -> list[str]:
     ]
 
 
-def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[str]:
+def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports, address: str = "127.0.0.1") -> list[str]:
+    """address: where it listens and what it advertises. Loopback, unless pods must reach
+    it through the `kubernetes` Service (IN_CLUSTER=1: the real node's bridge address)."""
+    loopback = address == "127.0.0.1"
     return [
         b.path("kube-apiserver"),
         f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
-        "--bind-address=127.0.0.1",
+        f"--bind-address={address}",
         # Without it the API server looks for a default route's address, and there is none.
-        "--advertise-address=127.0.0.1",
-        # Endpoints may not hold a loopback address, so the `kubernetes` Service gets none;
-        # nothing runs inside this cluster that would dial it.
-        "--endpoint-reconciler-type=none",
+        f"--advertise-address={address}",
+        # Endpoints may not hold a loopback address, so on loopback the `kubernetes`
+        # Service gets none: nothing runs inside such a cluster that would dial it.
+        *(["--endpoint-reconciler-type=none"] if loopback else []),
         f"--secure-port={ports.apiserver}",
         f"--cert-dir={layout.pki_dir}",
         f"--tls-cert-file={pki.serving_cert}",
@@ -119,12 +129,14 @@ def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[
     ]
 
 
-def kube_controller_manager(b: Binaries, layout: Layout, pki: Pki, ports: Ports) -> list[str]:
+def kube_controller_manager(b: Binaries, layout: Layout, pki: Pki, ports: Ports,
+                            in_cluster: bool = False) -> list[str]:
+    controllers = CONTROLLERS + (IN_CLUSTER_CONTROLLERS if in_cluster else ())
     return [
         b.path("kube-controller-manager"),
         f"--kubeconfig={layout.kubeconfig}",
         "--leader-elect=false",
-        f"--controllers={','.join(CONTROLLERS)}",
+        f"--controllers={','.join(controllers)}",
         f"--service-account-private-key-file={pki.sa_key}",
         f"--root-ca-file={pki.ca_cert}",
         "--bind-address=127.0.0.1",

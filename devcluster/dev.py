@@ -1,4 +1,5 @@
-"""`make dev`: the control plane plus the project's own long-running processes.
+"""`make dev`: the control plane plus the project's own long-running processes, or, with
+IN_CLUSTER=1, the add-on installed into the cluster as a user installs it.
 
 Ctrl-C (or SIGTERM) stops the extra processes, then the control plane if this command
 started it (a cluster that was already running is left running).
@@ -10,13 +11,13 @@ import sys
 import threading
 from types import FrameType
 
-from devcluster import project
+from devcluster import addon, project
 from devcluster.cluster import LocalCluster
 from devcluster.managed import ManagedProcess
 
 
-def run(state_arg: str, node_kind: str) -> int:
-    cluster = LocalCluster(state_arg, node_kind=node_kind)
+def run(state_arg: str, node_kind: str, in_cluster: bool = False) -> int:
+    cluster = LocalCluster(state_arg, node_kind=node_kind, in_cluster=in_cluster)
     was_running = cluster.info() is not None
     stop = threading.Event()
 
@@ -32,8 +33,10 @@ def run(state_arg: str, node_kind: str) -> int:
         info = cluster.up()
         for s in previous:
             signal.signal(s, on_signal)
+        if in_cluster:
+            addon.install(info, lambda m: print(f"devcluster: {m}", file=sys.stderr, flush=True))
         # Recorded in the cluster's run dir, so `make cluster-down` stops them too.
-        for command in project.our_processes(info):
+        for command in ([] if in_cluster else project.our_processes(info)):
             started.append(ManagedProcess(command, log_dir=cluster.layout.logs_dir, run_dir=cluster.layout.run_dir))
             started[-1].spawn()
         for proc in started:

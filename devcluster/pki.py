@@ -102,7 +102,9 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise RuntimeError(f"openssl {args[0]} failed: {result.stderr.strip()}")
 
 
-def generate(pki_dir: Path) -> Pki:
+def generate(pki_dir: Path, extra_ips: tuple[str, ...] = ()) -> Pki:
+    """extra_ips: more addresses the API server's certificate is valid for (where it
+    listens besides loopback)."""
     pki = Pki(pki_dir)
     pki_dir.mkdir(parents=True, exist_ok=True)
     pki_dir.chmod(0o700)
@@ -116,7 +118,7 @@ def generate(pki_dir: Path) -> Pki:
     )
     _sign(pki, "apiserver", "/CN=kube-apiserver",
           "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n"
-          f"subjectAltName={','.join(SANS)}\n")
+          f"subjectAltName={','.join(SANS + tuple(f'IP:{ip}' for ip in extra_ips))}\n")
     _sign(pki, "apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client",
           "extendedKeyUsage=clientAuth\n")
     _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pki.sa_key.name, cwd=pki_dir)

@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from devcluster import addon
 from devcluster.apiclient import Api, ApiError
 from devcluster.binaries import JOB_IMAGE
 from devcluster.cluster import ClusterInfo
@@ -24,8 +25,9 @@ def shim(info: ClusterInfo) -> Command:
 
 
 def shim_url(info: ClusterInfo) -> str:
-    """The shim's address, as pods reach it (DLWS_REST_API)."""
-    return shim(info).url
+    """The shim's address, as pods reach it (DLWS_REST_API): its Service's DNS name when
+    the add-on runs in the cluster."""
+    return addon.SHIM_URL if info.in_cluster else shim(info).url
 
 
 def our_processes(info: ClusterInfo) -> list[Command]:
@@ -77,12 +79,24 @@ def usage(info: ClusterInfo, state: str, job: dict[str, Any]) -> str:
     ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
     secret = f"{name}-family-token"
     url = shim_url(info)
-    if info.node_kind == "real":
-        return f"""
+    if info.in_cluster:
+        where = f"""
+DLWS Job Families is installed in a local cluster ({info.server}) with a real node, as a
+user installs it (kubectl apply -k manifests/overlays/local): the operator and two shim
+replicas run as Pods in dlws-system, every job is a container, and jobs reach the shim
+through its Service: DLWS_REST_API={url}
+  {kubectl} get pods -n dlws-system
+  {kubectl} logs -n dlws-system deploy/dlws-operator
+  kubelet, containerd, kube-proxy and CoreDNS logs:  {info.state_dir / 'logs'}/
+"""
+    else:
+        where = f"""
 DLWS Job Families is running on a local control plane ({info.server}) with a real node:
 every job is a container. The shim listens on {url}, where pods reach this machine.
   operator, shim, kubelet and containerd logs:  {info.state_dir / 'logs'}/
-
+"""
+    if info.node_kind == "real":
+        return where + f"""
 Look around:
   {kubectl} get dlwsjobs -A -o wide
   {kubectl} logs -n {ns} {name}

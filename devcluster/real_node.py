@@ -189,9 +189,11 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 """
 
 
-def cni_config(plan: NodePlan) -> dict[str, Any]:
+def cni_config(plan: NodePlan, service_cidr: str | None = None) -> dict[str, Any]:
     """The bridge plugin on our own bridge, addresses from host-local. Not a gateway and no
-    routes: a pod reaches the bridge's subnet (other pods, the host at node_ip), nothing else."""
+    default route: a pod reaches the bridge's subnet (other pods, the host at node_ip) and,
+    with Services (service_cidr), their ClusterIPs through this machine; nothing else."""
+    routes = [{"dst": service_cidr, "gw": plan.node_ip}] if service_cidr else []
     return {
         "cniVersion": "1.0.0",
         "name": "dlws",
@@ -204,13 +206,17 @@ def cni_config(plan: NodePlan) -> dict[str, Any]:
             "ipam": {
                 "type": "host-local",
                 "ranges": [[{"subnet": str(plan.subnet), "rangeStart": str(plan.subnet.network_address + 2)}]],
+                "routes": routes,
                 "dataDir": str(plan.dir / "cni" / "ipam"),
             },
         }],
     }
 
 
-def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int) -> dict[str, Any]:
+def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int,
+                   cluster_dns: str | None = None) -> dict[str, Any]:
+    """cluster_dns: the kube-dns Service's address when the cluster runs DNS for pods."""
+    dns: dict[str, Any] = {"clusterDNS": [cluster_dns], "clusterDomain": "cluster.local"} if cluster_dns else {}
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -239,8 +245,10 @@ def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int) -> di
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
         "podLogsDir": str(plan.dir / "pod-logs"),
-        # No DNS server for pods: nothing they send leaves this machine.
+        # Never this machine's resolvers: nothing pods send leaves it. Only the cluster's
+        # own DNS, when it has one.
         "resolvConf": "",
+        **dns,
         "registerNode": True,
     }
 
@@ -282,14 +290,24 @@ def runtime_env(b: Binaries) -> dict[str, str]:
 # -- making and removing it -----------------------------------------------------------------
 
 
-def prepare(plan: NodePlan, b: Binaries, pki: Pki, server: str, sandbox_image: str,
-            ports: tuple[int, int]) -> None:
-    """The bridge, the cgroup root and every config file, before containerd starts."""
-    for d in (plan.dir, plan.cni_conf_dir, plan.kubelet_dir):
-        d.mkdir(parents=True, exist_ok=True)
+def make_bridge(plan: NodePlan, forwarding: bool = False) -> None:
+    """The pods' bridge with the node's address. forwarding: this machine routes what
+    pods send to a ClusterIP back onto the bridge (the per-interface switch: the machine's
+    own net.ipv4.ip_forward stays as it is)."""
+    plan.dir.mkdir(parents=True, exist_ok=True)
     _ip("link", "add", plan.bridge, "address", plan.bridge_mac, "type", "bridge")
     _ip("addr", "add", f"{plan.node_ip}/{plan.subnet.prefixlen}", "dev", plan.bridge)
     _ip("link", "set", plan.bridge, "up")
+    if forwarding:
+        Path(f"/proc/sys/net/ipv4/conf/{plan.bridge}/forwarding").write_text("1\n")
+
+
+def prepare(plan: NodePlan, b: Binaries, pki: Pki, server: str, sandbox_image: str,
+            ports: tuple[int, int], service_cidr: str | None = None, cluster_dns: str | None = None) -> None:
+    """The cgroup root and every config file, before containerd starts (the bridge is
+    made first, by make_bridge)."""
+    for d in (plan.dir, plan.cni_conf_dir, plan.kubelet_dir):
+        d.mkdir(parents=True, exist_ok=True)
     for path in _cgroup_dirs(plan):
         path.mkdir(exist_ok=True)
         if path.parent.name == "cpuset":
@@ -297,9 +315,9 @@ def prepare(plan: NodePlan, b: Binaries, pki: Pki, server: str, sandbox_image: s
             for knob in ("cpuset.cpus", "cpuset.mems"):
                 (path / knob).write_text((path.parent / knob).read_text())
     (plan.dir / "containerd.toml").write_text(containerd_config(plan, b, sandbox_image))
-    (plan.cni_conf_dir / "10-dlws.conflist").write_text(json.dumps(cni_config(plan), indent=2))
+    (plan.cni_conf_dir / "10-dlws.conflist").write_text(json.dumps(cni_config(plan, service_cidr), indent=2))
     sign_kubelet_serving(pki, plan.node_ip)
-    (plan.dir / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(plan, pki, *ports)))
+    (plan.dir / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(plan, pki, *ports, cluster_dns)))
     kubeconfig = plan.dir / "kubelet.kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(kubelet_kubeconfig(server, pki)))
     kubeconfig.chmod(0o600)

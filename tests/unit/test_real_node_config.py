@@ -43,8 +43,21 @@ def test_pods_get_no_route_off_the_bridge() -> None:
     (bridge,) = real_node.cni_config(PLAN)["plugins"]
     assert bridge["bridge"] == PLAN.bridge
     assert bridge["isGateway"] is False and bridge["ipMasq"] is False
-    assert "routes" not in bridge["ipam"]
+    assert bridge["ipam"]["routes"] == []
     assert bridge["ipam"]["dataDir"].startswith(str(PLAN.dir))
+
+
+def test_with_services_pods_route_only_cluster_ips_through_the_node() -> None:
+    (bridge,) = real_node.cni_config(PLAN, "10.0.0.0/24")["plugins"]
+    assert bridge["ipam"]["routes"] == [{"dst": "10.0.0.0/24", "gw": PLAN.node_ip}]
+    assert bridge["isGateway"] is False and bridge["ipMasq"] is False
+
+
+def test_pods_get_the_cluster_dns_only_when_it_runs() -> None:
+    pki = Pki(Path("/pki"))
+    assert "clusterDNS" not in real_node.kubelet_config(PLAN, pki, 10250, 10248)
+    config = real_node.kubelet_config(PLAN, pki, 10250, 10248, "10.0.0.10")
+    assert (config["clusterDNS"], config["clusterDomain"], config["resolvConf"]) == (["10.0.0.10"], "cluster.local", "")
 
 
 def test_the_kubelet_accepts_only_authenticated_callers_and_tolerates_cgroup_v1() -> None:

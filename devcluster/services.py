@@ -1,0 +1,157 @@
+"""Services inside the cluster (IN_CLUSTER=1): kube-proxy and CoreDNS on the real node.
+
+Both run as processes on this machine, like the rest of the control plane:
+- kube-proxy (nftables mode) turns ClusterIPs into DNAT rules in its own nftables tables
+  (`ip kube-proxy`, `ip6 kube-proxy`) and masquerades all Service traffic, so a reply from a
+  pod on the same bridge comes back through this machine and is un-NATed;
+- CoreDNS answers cluster.local names from the API server on the bridge's address, behind
+  the usual `kube-system/kube-dns` Service at DNS_IP. It forwards nothing: a name outside
+  the cluster gets no answer, and nothing a pod sends leaves the machine.
+
+kube-proxy's tables are one per machine, so one in-cluster devcluster runs at a time.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devcluster.binaries import Binaries
+from devcluster.components import SERVICE_CIDR
+from devcluster.pki import REAL_NODE_NAME
+
+DNS_IP = "10.0.0.10"  # kube-dns's ClusterIP, as kubeadm picks it (the 10th of the range)
+CLUSTER_DOMAIN = "cluster.local"
+NFT_TABLES = (("ip", "kube-proxy"), ("ip6", "kube-proxy"))
+
+
+class ServicesUnavailable(RuntimeError):
+    """This machine cannot run Services for pods now; the message says why."""
+
+
+def kube_proxy_config(kubeconfig: Path, pod_subnet: str, node_ip: str,
+                      healthz_port: int, metrics_port: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+        "kind": "KubeProxyConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "mode": "nftables",
+        "hostnameOverride": REAL_NODE_NAME,
+        "clusterCIDR": pod_subnet,
+        "healthzBindAddress": f"127.0.0.1:{healthz_port}",
+        "metricsBindAddress": f"127.0.0.1:{metrics_port}",
+        # NodePorts only on the bridge's address, never on this machine's other interfaces.
+        "nodePortAddresses": [f"{node_ip}/32"],
+        # A pod calling a Service whose endpoint is on the same bridge would get the reply
+        # straight from that pod, bypassing the DNAT; masquerading sends it back through us.
+        "nftables": {"masqueradeAll": True},
+        # Leave the machine's conntrack sysctls as they are.
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+    }
+
+
+def kube_proxy_argv(b: Binaries, config: Path) -> list[str]:
+    return [b.path("kube-proxy"), f"--config={config}"]
+
+
+def corefile(node_ip: str, kubeconfig: Path, ready_port: int, health_port: int) -> str:
+    return f""".:53 {{
+    bind {node_ip}
+    errors
+    health 127.0.0.1:{health_port}
+    ready 127.0.0.1:{ready_port}
+    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
+        kubeconfig {kubeconfig}
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }}
+    cache 30
+}}
+"""
+
+
+def coredns_argv(b: Binaries, corefile_path: Path) -> list[str]:
+    return [b.path("coredns"), "-conf", str(corefile_path)]
+
+
+def dns_objects(node_ip: str) -> list[tuple[str, dict[str, Any]]]:
+    """kube-system/kube-dns without a selector, and the EndpointSlice that points it at
+    CoreDNS on this machine: (API path to create in, object)."""
+    labels = {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}
+    ports = [("dns", "UDP"), ("dns-tcp", "TCP")]
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
+        "spec": {"clusterIP": DNS_IP,
+                 "ports": [{"name": n, "port": 53, "targetPort": 53, "protocol": p} for n, p in ports]},
+    }
+    endpoints = {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kube-dns-host", "namespace": "kube-system",
+                     "labels": {"kubernetes.io/service-name": "kube-dns",
+                                "endpointslice.kubernetes.io/managed-by": "devcluster"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [node_ip], "conditions": {"ready": True}, "nodeName": REAL_NODE_NAME}],
+        "ports": [{"name": n, "port": 53, "protocol": p} for n, p in ports],
+    }
+    return [("/api/v1/namespaces/kube-system/services", service),
+            ("/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", endpoints)]
+
+
+def write_configs(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: str,
+                  ports: dict[str, int]) -> tuple[Path, Path]:
+    """kube-proxy's config and CoreDNS's Corefile under the node's directory."""
+    proxy = node_dir / "kube-proxy.yaml"
+    proxy.write_text(yaml.safe_dump(kube_proxy_config(
+        kubeconfig, pod_subnet, node_ip, ports["kube_proxy_healthz"], ports["kube_proxy_metrics"])))
+    core = node_dir / "Corefile"
+    core.write_text(corefile(node_ip, kubeconfig, ports["coredns_ready"], ports["coredns_health"]))
+    return proxy, core
+
+
+def check_machine() -> None:
+    """kube-proxy needs nftables' `nft`, and the machine's kube-proxy tables for itself."""
+    if _which("nft") is None:
+        raise ServicesUnavailable("in-cluster Services need nftables' `nft` command "
+                                  "(devcluster/build.sh installs it as root: apt-get install nftables)")
+    others = running_kube_proxies()
+    if others:
+        raise ServicesUnavailable(
+            f"another kube-proxy runs on this machine (pid {', '.join(map(str, others))}); its nftables "
+            "tables are per machine, so only one in-cluster devcluster can run at a time: stop it first")
+
+
+def running_kube_proxies() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv0 = (proc / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, IndexError):
+            continue
+        if argv0.endswith(b"/kube-proxy"):
+            pids.append(int(proc.name))
+    return pids
+
+
+def cleanup() -> list[str]:
+    """Removes kube-proxy's nftables tables when no kube-proxy runs any more."""
+    if running_kube_proxies() or _which("nft") is None:
+        return []
+    removed = []
+    for family, table in NFT_TABLES:
+        result = subprocess.run(["nft", "delete", "table", family, table], capture_output=True, check=False)
+        if result.returncode == 0:
+            removed.append(f"nftables table {family} {table}")
+    return removed
+
+
+def _which(name: str) -> str | None:
+    for d in ("/usr/sbin", "/sbin", *os.environ.get("PATH", "").split(os.pathsep)):
+        if d and os.access(os.path.join(d, name), os.X_OK):
+            return os.path.join(d, name)
+    return None
