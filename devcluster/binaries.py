@@ -9,7 +9,7 @@ from pathlib import Path
 BUILD_SCRIPT = Path(__file__).resolve().with_name("build.sh")
 VERSIONS = BUILD_SCRIPT.with_name("versions.env")
 EXECUTABLES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok",
-               "kubelet", "containerd", "ctr", "containerd-shim-runc-v2", "runc",
+               "kubelet", "containerd", "ctr", "containerd-shim-runc-v2", "runc", "kube-proxy", "coredns",
                "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap")
 
 

@@ -245,6 +245,8 @@ def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int,
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
         "podLogsDir": str(plan.dir / "pod-logs"),
+        # Above the usual 110: the add-on's tests run bursts of 100 jobs beside the add-on.
+        "maxPods": 250,
         # Never this machine's resolvers: nothing pods send leaves it. Only the cluster's
         # own DNS, when it has one.
         "resolvConf": "",

@@ -78,14 +78,15 @@ def _reuse(path: Path, tmp: Path) -> ClusterAccess:
 
 
 def _session_cluster(tmp_path_factory: pytest.TempPathFactory, reuse_env: str,
-                     node_kind: str) -> Iterator[ClusterAccess]:
+                     node_kind: str, in_cluster: bool = False) -> Iterator[ClusterAccess]:
     reuse = os.environ.get(reuse_env)
     if reuse:
         yield _reuse(Path(reuse).absolute(), tmp_path_factory.mktemp(f"reused-{node_kind}-cluster"))
         return
     # Under pytest's temporary directory: the logs stay there (pytest keeps the last few
     # sessions' directories) for a failure to be looked into after the cluster is gone.
-    local = LocalCluster(tmp_path_factory.mktemp(f"{node_kind}-cluster"), node_kind=node_kind)
+    name = "in-cluster" if in_cluster else f"{node_kind}-cluster"
+    local = LocalCluster(tmp_path_factory.mktemp(name), node_kind=node_kind, in_cluster=in_cluster)
 
     def stop() -> None:
         local.down(keep_logs=True)
@@ -106,18 +107,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]
     yield from _session_cluster(tmp_path_factory, REUSE_ENV, "kwok")
 
 
-@pytest.fixture(scope="session")
-def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]:
+def real_node_clusters(tmp_path_factory: pytest.TempPathFactory, reuse_env: str,
+                       in_cluster: bool = False) -> Iterator[ClusterAccess]:
+    """A cluster with a real node, or a skip/fail that says why this machine has none."""
     missing = missing_capabilities()
     if missing and os.environ.get(SKIP_REAL_ENV) == "1":
         pytest.skip(f"{SKIP_REAL_ENV}=1: real-node tests skipped on purpose")
-    if missing and not os.environ.get(REUSE_REAL_ENV):
+    if missing and not os.environ.get(reuse_env):
         pytest.fail(f"a real node needs {', '.join(missing)} (set {SKIP_REAL_ENV}=1 to skip these tests)",
                     pytrace=False)
-    yield from _session_cluster(tmp_path_factory, REUSE_REAL_ENV, "real")
+    yield from _session_cluster(tmp_path_factory, reuse_env, "real", in_cluster)
 
 
-async def _admin_client(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
+@pytest.fixture(scope="session")
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAccess]:
+    yield from real_node_clusters(tmp_path_factory, REUSE_REAL_ENV)
+
+
+async def admin_client(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
     configuration = client.Configuration()
     await config.load_kube_config(config_file=str(cluster.kubeconfig),  # type: ignore[no-untyped-call]
                                   client_configuration=configuration, persist_config=False)
@@ -127,13 +134,13 @@ async def _admin_client(cluster: ClusterAccess) -> AsyncIterator[client.ApiClien
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def api(cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
-    async for api_client in _admin_client(cluster):
+    async for api_client in admin_client(cluster):
         yield api_client
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def real_api(real_cluster: ClusterAccess) -> AsyncIterator[client.ApiClient]:
-    async for api_client in _admin_client(real_cluster):
+    async for api_client in admin_client(real_cluster):
         yield api_client
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from kubernetes.aio import client
 
 from devcluster.binaries import JOB_IMAGE
+from devcluster.layout import Layout
+from devcluster.real_node import NodePlan
+from examples.seed_samples import program as sample_program
 from tests.conftest import ClusterAccess
 from tests.integration.jobs import Jobs, eventually
 from tests.integration.shim_fixture import Root, make_root
@@ -32,6 +36,14 @@ async def run_python(cluster: ClusterAccess, namespace: str, pod: str, source: s
         input=source, timeout=timeout, check=False)
     assert result.returncode == 0, f"python in {pod} failed ({result.returncode}):\n{result.stderr}"
     return str(result.stdout)
+
+
+async def run_sample(cluster: ClusterAccess, ns: str, pod: str, sample: str, call: str,
+                     submit_params: dict[str, str] | None = None) -> tuple[str, list[Any]]:
+    """One of the document's samples, verbatim, run by python3 inside the pod's container."""
+    out = await run_python(cluster, ns, pod, sample_program(sample, call, submit_params))
+    handler, args = json.loads(out.strip().splitlines()[-1])
+    return str(handler), list(args)
 
 
 async def logs(cluster: ClusterAccess, namespace: str, pod: str) -> str:
@@ -82,3 +94,24 @@ async def detail_when(cluster: ClusterAccess, root: Root, job_id: str, *statuses
         status, body = await call_from(cluster, root, "JobDetail", jobId=job_id)
         return body if status == 200 and body.get("jobStatus") in statuses else None
     return await eventually(check, timeout=timeout, interval=1.0, what=f"{job_id} {' or '.join(statuses)}")
+
+
+async def ctr(cluster: ClusterAccess, *args: str) -> str:
+    """containerd's own CLI on the cluster's real node (its kubeconfig lives in its state dir)."""
+    socket = NodePlan.of(Layout.at(cluster.kubeconfig.parent)).containerd_socket
+    done = await asyncio.to_thread(
+        subprocess.run, [str(cluster.bin_dir / "ctr"), "--address", str(socket), "-n", "k8s.io", *args],
+        capture_output=True, text=True, check=True)
+    return str(done.stdout)
+
+
+async def container_pid(cluster: ClusterAccess, pod: str, container: str) -> int:
+    """The host PID of a running container's first process."""
+    pids = {line.split()[0]: int(line.split()[1]) for line in (await ctr(cluster, "tasks", "ls")).splitlines()[1:]
+            if line.split()[-1] == "RUNNING"}
+    for cid in (await ctr(cluster, "containers", "ls", "-q",
+                          f"labels.io.kubernetes.container.name=={container}")).split():
+        labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
+        if labels.get("io.kubernetes.pod.name") == pod and cid in pids:
+            return pids[cid]
+    raise AssertionError(f"no running container {container} of pod {pod}")

@@ -5,33 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 from typing import Any
 
 import pytest
 from kubernetes.aio import client, watch
 
 from devcluster.binaries import JOB_IMAGE
-from devcluster.layout import Layout
-from devcluster.real_node import NodePlan
 from dlws_contract import resource
-from examples.seed_samples import program as sample_program
 from tests.conftest import ClusterAccess
 from tests.e2e.containers import (
     COLLECTOR_PORT, RUN_PROGRAM, call_from, collector_root, detail_when, logs, program, run_python,
-    submit_from,
+    ctr, run_sample, submit_from,
 )
 from tests.integration.jobs import Jobs, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
-
-
-async def run_sample(cluster: ClusterAccess, ns: str, pod: str, sample: str, call: str,
-                     submit_params: dict[str, str] | None = None) -> tuple[str, list[Any]]:
-    """One of the document's samples, verbatim, run by python3 inside the pod's container."""
-    out = await run_python(cluster, ns, pod, sample_program(sample, call, submit_params))
-    handler, args = json.loads(out.strip().splitlines()[-1])
-    return str(handler), list(args)
 
 
 def reports(log: str, event: str) -> dict[str, str]:
@@ -43,19 +31,11 @@ def reports(log: str, event: str) -> dict[str, str]:
 async def running_containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
     """containerd's job containers of any of these pods whose task still runs. (An exited
     container's record stays until the kubelet removes it, a while later.)"""
-    # A devcluster's kubeconfig lives in its state dir, reused or not.
-    ctr = [str(cluster.bin_dir / "ctr"), "--address",
-           str(NodePlan.of(Layout.at(cluster.kubeconfig.parent)).containerd_socket), "-n", "k8s.io"]
-
-    async def run(*args: str) -> str:
-        done = await asyncio.to_thread(subprocess.run, [*ctr, *args], capture_output=True, text=True, check=True)
-        return str(done.stdout)
-
-    running = {line.split()[0] for line in (await run("tasks", "ls")).splitlines()[1:]
+    running = {line.split()[0] for line in (await ctr(cluster, "tasks", "ls")).splitlines()[1:]
                if line.split()[-1] == "RUNNING"}
     found = []
-    for cid in (await run("containers", "ls", "-q", "labels.io.kubernetes.container.name==job")).split():
-        labels = json.loads(await run("containers", "info", cid))["Labels"]
+    for cid in (await ctr(cluster, "containers", "ls", "-q", "labels.io.kubernetes.container.name==job")).split():
+        labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
         if cid in running and labels.get("io.kubernetes.pod.name") in pods:
             found.append(cid)
     return found

@@ -1,26 +1,10 @@
 """The Argo CD health check for DLWSJob, run in a real Lua interpreter against sample statuses."""
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from lupa import LuaRuntime  # type: ignore[import-untyped]
 
-ARGOCD = Path(__file__).parents[2] / "manifests" / "argocd"
-SCRIPT = (ARGOCD / "dlwsjob-health.lua").read_text()
-
-
-def health(obj: dict[str, Any]) -> tuple[str, str]:
-    lua = LuaRuntime(unpack_returned_tuples=True)
-    lua.globals().obj = lua.table_from(_to_lua(lua, obj))
-    result = lua.execute(SCRIPT)
-    return str(result["status"]), str(result["message"])
-
-
-def _to_lua(lua: LuaRuntime, value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (lua.table_from(_to_lua(lua, v)) if isinstance(v, dict) else v) for k, v in value.items()}
-    return value
+from tests.argocd_health import ARGOCD, SCRIPT, health
 
 
 @pytest.mark.parametrize("status, expected", [

@@ -1,0 +1,245 @@
+"""The add-on as a user installs it: `kubectl apply -k` of the local overlay, the operator
+and the shim running as Pods behind their Services, and jobs using them by DNS name."""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from kubernetes.aio import client, watch
+
+from devcluster import addon as installed_addon
+from devcluster.binaries import JOB_IMAGE
+from dlws_contract import resource
+from tests.argocd_health import health
+from tests.e2e.addon.conftest import Addon, shell_root
+from tests.e2e.containers import call_from, run_python, run_sample, submit_from
+from tests.integration.jobs import Jobs, eventually
+
+pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
+NS = installed_addon.NAMESPACE
+
+
+async def test_both_deployments_become_ready_through_their_own_probes(
+        addon: Addon, addon_api: client.ApiClient) -> None:
+    apps, core = client.AppsV1Api(addon_api), client.CoreV1Api(addon_api)
+    for name, replicas in ((installed_addon.OPERATOR, 1), (installed_addon.SHIM, 2)):
+        deployment = await apps.read_namespaced_deployment(name, NS)
+        assert deployment.status.ready_replicas == replicas, (name, deployment.status)
+        pods = (await core.list_namespaced_pod(NS, label_selector=f"app.kubernetes.io/name={name}")).items
+        running = [p for p in pods if p.metadata.deletion_timestamp is None]
+        assert len(running) == replicas
+        for pod in running:
+            (container,) = pod.spec.containers
+            assert container.liveness_probe is not None, name
+            assert pod.spec.service_account_name in ("dlws-operator", "dlws-api-shim")
+            assert pod.spec.security_context.run_as_non_root is True
+            assert container.image == "dlws.local/dlws-families:0.1.0"
+            # Ready is the kubelet's verdict from the readiness probe it calls.
+            assert container.readiness_probe is not None, name
+            ready = {c.type: c.status for c in pod.status.conditions}
+            assert ready["Ready"] == "True", (pod.metadata.name, pod.status.conditions)
+    if addon.installed is not None:
+        print(f"FIGURE addon install: image build {addon.installed.image_build}s, import "
+              f"{addon.installed.image_import}s, kubectl apply -k to both Deployments Ready "
+              f"{addon.installed.apply_to_ready}s")
+
+
+async def test_a_job_reaches_the_shim_by_its_service_name(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    root = await shell_root(addon_api, addon_namespace)
+    assert root.rest_api == installed_addon.SHIM_URL and root.rest_api.endswith("/")
+    out = await run_python(addon.cluster, addon_namespace, root.name, """
+import os, socket, urllib.parse, requests
+api = os.environ["DLWS_REST_API"]
+print(socket.gethostbyname(urllib.parse.urlsplit(api).hostname))
+print(requests.get(api + "readyz", timeout=10).status_code)
+""")
+    address, status = out.split()
+    service = await client.CoreV1Api(addon_api).read_namespaced_service(installed_addon.SHIM, NS)
+    assert (address, status) == (service.spec.cluster_ip, "200")
+
+
+async def test_the_documents_samples_run_verbatim_through_the_service(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    root = await shell_root(addon_api, ns)
+    jobs = Jobs(addon_api, ns)
+    handler, args = await run_sample(cluster, ns, root.name, "submit_child", "submit_child(_err, _ok)",
+                                     {"image": JOB_IMAGE.ref, "cmd": "sleep 3600"})
+    assert handler == "success", args
+    (child,) = args
+    handler, args = await run_sample(cluster, ns, root.name, "job_detail", f"job_detail({child!r}, _ok)")
+    assert handler == "success" and args[0]["jobStatus"] in ("scheduling", "running"), args
+
+    async def child_ip() -> str | None:
+        handler, got = await run_sample(cluster, ns, root.name, "job_ip", f"job_ip({child!r}, _ok, _err)")
+        return str(got[0]) if handler == "success" else None
+    ip = await eventually(child_ip, timeout=120, interval=1.0, what=f"GetJobIP of {child}")
+    assert (await jobs.running_with_ip(child))["status"]["podIP"] == ip
+
+    # Nested: a grandchild under the child, submitted by the root.
+    grandchild = await submit_from(cluster, root, parentJobId=child, cmd="sleep 3600")
+    made = await jobs.running_with_ip(grandchild, timeout=120)
+    assert made["metadata"]["labels"][resource.LABEL_PARENT] == child
+
+    handler, args = await run_sample(cluster, ns, root.name, "kill_job", f"kill_job({child!r}, _err, _ok)")
+    assert (handler, args) == ("success", [])  # the sample's own check; the kill is proved below
+    for job in (child, grandchild):
+        await eventually(lambda job=job: _gone(jobs, job), timeout=120, what=f"{job} and its pod gone")
+    assert (await jobs.get(root.name)) is not None
+
+
+async def test_another_family_is_refused_through_the_service(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    mine = await shell_root(addon_api, ns)
+    child = await submit_from(cluster, mine, cmd="sleep 3600")
+    theirs = await shell_root(addon_api, ns)
+    for op in ("JobDetail", "GetJobIP", "KillJob"):
+        status, body = await call_from(cluster, theirs, op, jobId=child)
+        assert status == 200 and ("error" in body or "Cannot" in body.get("result", "")), (op, body)
+    status, body = await call_from(cluster, theirs, "SubmitJob", parentJobId=child, jobName="x",
+                                   resourcegpu=0, dataPath="d", image=JOB_IMAGE.ref, jobType="training")
+    assert status == 200 and "error" in body, body
+    status, body = await call_from(cluster, mine, "JobDetail", jobId=child)
+    assert body["jobStatus"] in ("scheduling", "running"), body
+
+
+# Runs in a Pod of the add-on: calls the API server as the Pod's own ServiceAccount.
+AS_SERVICE_ACCOUNT = """
+import json, os, ssl, sys, urllib.error, urllib.request
+sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+token = open(sa + "token").read()
+context = ssl.create_default_context(cafile=sa + "ca.crt")
+server = "https://kubernetes.default.svc"
+results = {}
+for name, method, path, body in json.loads(sys.argv[1]):
+    data = json.dumps(body).encode() if body else None
+    request = urllib.request.Request(server + path, data=data, method=method, headers={
+        "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=20) as reply:
+            results[name] = reply.status
+    except urllib.error.HTTPError as e:
+        results[name] = e.code
+print(json.dumps(results))
+"""
+
+
+async def as_service_account(addon: Addon, addon_api: client.ApiClient, deployment: str,
+                             calls: list[tuple[str, str, str, dict[str, Any] | None]]) -> dict[str, int]:
+    core = client.CoreV1Api(addon_api)
+    pods = (await core.list_namespaced_pod(NS, label_selector=f"app.kubernetes.io/name={deployment}")).items
+    pod = next(p for p in pods if p.metadata.deletion_timestamp is None)
+    result = await asyncio.to_thread(
+        addon.cluster.kubectl, "exec", "-i", "-n", NS, pod.metadata.name, "--", "python3", "-", json.dumps(calls),
+        input=AS_SERVICE_ACCOUNT, check=False)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def _pod(ns: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rbac-probe", "namespace": ns},
+            "spec": {"containers": [{"name": "c", "image": JOB_IMAGE.ref}]}}
+
+
+async def test_rbac_as_applied_from_inside_the_pods(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    ns = addon_namespace
+    jobs_path = f"/apis/dlworkspace.io/v1alpha1/namespaces/{ns}/dlwsjobs"
+    shim = await as_service_account(addon, addon_api, installed_addon.SHIM, [
+        ("read a secret", "GET", f"/api/v1/namespaces/{NS}/secrets/anything", None),
+        ("list secrets", "GET", f"/api/v1/namespaces/{ns}/secrets", None),
+        ("create a pod", "POST", f"/api/v1/namespaces/{ns}/pods?dryRun=All", _pod(ns)),
+        ("list jobs", "GET", jobs_path, None),
+    ])
+    assert shim == {"read a secret": 403, "list secrets": 403, "create a pod": 403, "list jobs": 200}, shim
+    operator = await as_service_account(addon, addon_api, installed_addon.OPERATOR, [
+        ("list secrets", "GET", f"/api/v1/namespaces/{ns}/secrets", None),
+        ("delete a job", "DELETE", f"{jobs_path}/anything?dryRun=All", None),
+        ("create a pod", "POST", f"/api/v1/namespaces/{ns}/pods?dryRun=All", _pod(ns)),
+        ("list jobs", "GET", jobs_path, None),
+    ])
+    assert operator == {"list secrets": 403, "delete a job": 403, "create a pod": 201, "list jobs": 200}, operator
+
+
+SCRAPE = """
+import json, sys, requests
+print(json.dumps({url: requests.get(url, timeout=10).text for url in sys.argv[1:]}))
+"""
+
+
+def _sum(text: str, metric: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(rf"^{metric}(?:{{(.*)}})? (\S+)$", line)
+        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
+async def test_metrics_of_both_are_scraped_through_their_services(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    root = await shell_root(addon_api, ns)
+    urls = [installed_addon.SHIM_URL + "metrics", installed_addon.OPERATOR_METRICS_URL]
+
+    async def scrape() -> tuple[float, float]:
+        texts = json.loads(await run_python(cluster, ns, root.name, SCRAPE, *urls))
+        return (_sum(texts[urls[0]], "dlws_shim_requests_total", op="SubmitJob"),
+                _sum(texts[urls[1]], "dlws_operator_pods_created_total"))
+    shim_before, operator_before = await scrape()
+    child = await submit_from(cluster, root, cmd="sleep 3600")
+    await Jobs(addon_api, ns).running_with_ip(child, timeout=120)
+
+    async def moved() -> tuple[float, float] | None:
+        # Two shim replicas behind the Service: scrape until the one that served it answers.
+        shim_after, operator_after = await scrape()
+        return (shim_after, operator_after) if operator_after > operator_before else None
+    await eventually(moved, timeout=60, interval=1.0, what="the operator's pods-created counter to move")
+
+    async def shim_moved() -> bool:
+        return (await scrape())[0] > shim_before
+    await eventually(shim_moved, timeout=60, interval=0.5, what="a shim replica's SubmitJob counter to move")
+
+
+async def test_argocd_health_of_real_jobs(addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    root = await shell_root(addon_api, ns)
+    jobs = Jobs(addon_api, ns)
+    done = await submit_from(cluster, root, cmd="true")
+    failed = await submit_from(cluster, root, cmd="exit 3")
+    victim = await submit_from(cluster, root, cmd="sleep 3600")
+    seen: dict[str, dict[str, Any]] = {}
+    seen["Running"] = await jobs.running_with_ip(root.name)
+    seen["Succeeded"] = await jobs.with_status(done, lambda s: s.get("phase") == "Succeeded", timeout=120)
+    seen["Failed"] = await jobs.with_status(failed, lambda s: s.get("phase") == "Failed", timeout=120)
+    await jobs.running_with_ip(victim, timeout=120)
+
+    async def killing() -> None:
+        w = watch.Watch()
+        async with w.stream(jobs.custom.list_namespaced_custom_object, resource.GROUP, resource.VERSION, ns,
+                            resource.PLURAL, field_selector=f"metadata.name={victim}", timeout_seconds=120) as stream:
+            async for event in stream:
+                if (event["object"].get("status") or {}).get("phase") == "Killing":
+                    seen["Killing"] = event["object"]
+                    return
+    watcher = asyncio.create_task(killing())
+    await asyncio.sleep(0.5)
+    status, body = await call_from(cluster, root, "KillJob", jobId=victim)
+    assert status == 200, body
+    await asyncio.wait_for(watcher, 120)
+
+    expected = {"Running": "Healthy", "Succeeded": "Healthy", "Failed": "Degraded", "Killing": "Progressing"}
+    got = {phase: health(obj)[0] for phase, obj in seen.items()}
+    assert got == expected, {p: (health(o), o.get("status")) for p, o in seen.items()}
+    print(f"FIGURE argocd health of real jobs: {got}")
+
+
+async def _gone(jobs: Jobs, name: str) -> bool:
+    if await jobs.get(name) is not None:
+        return False
+    return not [p for p in await jobs.pods() if p.metadata.name == name]

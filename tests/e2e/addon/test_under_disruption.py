@@ -1,0 +1,129 @@
+"""The add-on disrupted the way clusters disrupt it, under load from inside a job: the
+operator's Pod deleted, or its process killed, in the middle of a burst of submissions;
+the shim's Deployment restarted replica by replica under a steady stream of them."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from typing import Any
+
+import pytest
+from kubernetes.aio import client
+
+from devcluster import addon as installed_addon
+from devcluster.binaries import JOB_IMAGE
+from dlws_contract import resource
+from tests.e2e.addon.conftest import Addon, shell_root
+from tests.e2e.containers import container_pid, program, run_python
+from tests.integration.jobs import Jobs, eventually
+
+pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
+NS = installed_addon.NAMESPACE
+BURST = 100
+
+
+async def deployment_pods(api: client.ApiClient, name: str) -> list[Any]:
+    pods = await client.CoreV1Api(api).list_namespaced_pod(NS, label_selector=f"app.kubernetes.io/name={name}")
+    return [p for p in pods.items if p.metadata.deletion_timestamp is None]
+
+
+async def children(jobs: Jobs, root: str) -> set[str]:
+    return {j["metadata"]["name"] for j in await jobs.list_jobs(f"{resource.LABEL_PARENT}={root}")}
+
+
+def replies(out: str) -> list[list[Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("[")]
+
+
+@pytest.mark.parametrize("how", ["pod deleted", "process killed"])
+async def test_operator_lost_mid_burst_every_job_runs_once(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str, how: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    root = await shell_root(addon_api, ns)
+    jobs = Jobs(addon_api, ns)
+    (operator,) = await deployment_pods(addon_api, installed_addon.OPERATOR)
+    restarts = operator.status.container_statuses[0].restart_count
+    burst = asyncio.create_task(run_python(cluster, ns, root.name, program("burst"), str(BURST),
+                                           JOB_IMAGE.ref, "sleep 3600", timeout=600))
+
+    async def under_way() -> bool:
+        return len(await children(jobs, root.name)) >= BURST // 5
+    await eventually(under_way, timeout=120, interval=0.2, what="the burst under way")
+    if how == "pod deleted":
+        cluster.kubectl("delete", "pod", "-n", NS, operator.metadata.name, "--wait=false")
+    else:
+        os.kill(await container_pid(cluster, operator.metadata.name, "operator"), signal.SIGKILL)
+    results = replies(await burst)
+
+    async def operator_back() -> bool:
+        pods = await deployment_pods(addon_api, installed_addon.OPERATOR)
+        if how == "pod deleted":
+            pods = [p for p in pods if p.metadata.uid != operator.metadata.uid]
+        else:
+            pods = [p for p in pods if p.status.container_statuses[0].restart_count > restarts]
+        return any(c.type == "Ready" and c.status == "True" for p in pods for c in p.status.conditions or [])
+    await eventually(operator_back, timeout=180, interval=1.0, what=f"the operator back after its {how}")
+
+    answered = [body["jobId"] for _, status, body in results if status == 200 and "jobId" in body]
+    failed = [r for r in results if r[1] != 200 or "jobId" not in r[2]]
+    assert failed == [] and len(answered) == BURST, failed[:5]
+    assert len(set(answered)) == BURST
+
+    async def all_running() -> bool:
+        listed = await jobs.list_jobs(f"{resource.LABEL_PARENT}={root.name}")
+        return sum((j.get("status") or {}).get("phase") == "Running" for j in listed) == BURST
+    t = time.monotonic()
+    await eventually(all_running, timeout=600, interval=2.0, what=f"all {BURST} jobs Running")
+    made = await children(jobs, root.name)
+    pods = [p for p in await jobs.pods(f"{resource.LABEL_PARENT}={root.name}")]
+    per_job: dict[str, int] = {}
+    for pod in pods:
+        job = pod.metadata.labels[resource.LABEL_JOB]
+        per_job[job] = per_job.get(job, 0) + 1
+    twice = {j: n for j, n in per_job.items() if n > 1}
+    print(f"FIGURE operator {how} mid-burst: submitted {BURST}, answered {len(answered)}, found {len(made)}, "
+          f"lost {len(made - set(answered))}, duplicated {len(answered) - len(set(answered)) + len(twice)}; "
+          f"all Running {time.monotonic() - t:.0f}s after the burst's answers")
+    assert made == set(answered)
+    assert twice == {} and set(per_job) == made
+
+
+async def test_shim_rolling_restart_under_a_stream_fails_no_call_and_loses_no_job(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    root = await shell_root(addon_api, ns)
+    jobs = Jobs(addon_api, ns)
+    old = {p.metadata.name for p in await deployment_pods(addon_api, installed_addon.SHIM)}
+    stop = "/tmp/stop-stream"
+    stream = asyncio.create_task(run_python(cluster, ns, root.name, program("stream"), stop, JOB_IMAGE.ref,
+                                            timeout=600))
+    await asyncio.sleep(5)
+    t0 = time.monotonic()
+    await asyncio.to_thread(cluster.kubectl, "rollout", "restart", f"deployment/{installed_addon.SHIM}", "-n", NS)
+    await asyncio.to_thread(cluster.kubectl, "rollout", "status", f"deployment/{installed_addon.SHIM}", "-n", NS,
+                            "--timeout=300s", timeout=330)
+    await eventually(lambda: _all_gone(addon_api, old), timeout=120, interval=0.5, what="the old shim pods gone")
+    rollout = time.monotonic() - t0
+    await asyncio.sleep(5)
+    await asyncio.to_thread(cluster.kubectl, "exec", "-n", ns, root.name, "--", "touch", stop)
+    results = replies(await stream)
+
+    failed = [r for r in results if r[2] != 200 or "jobId" not in r[3]]
+    answered = [r[3]["jobId"] for r in results if r[2] == 200 and "jobId" in r[3]]
+    during = [r for r in results if 5 <= r[1] <= 5 + rollout]
+    made = await children(jobs, root.name)
+    lost = made - set(answered)
+    print(f"FIGURE shim rolling restart ({rollout:.0f}s) under a stream: submitted {len(results)} "
+          f"({len(during)} during the restart), answered {len(answered)}, failed {len(failed)}, found {len(made)}, "
+          f"lost {len(lost)}, duplicated {len(answered) - len(set(answered))}")
+    assert len(during) >= 10, "the stream did not run through the restart"
+    assert failed == [], failed[:5]
+    assert lost == set() and len(set(answered)) == len(answered) == len(made)
+
+
+async def _all_gone(api: client.ApiClient, names: set[str]) -> bool:
+    pods = await client.CoreV1Api(api).list_namespaced_pod(NS)
+    return not names & {p.metadata.name for p in pods.items}
