@@ -181,6 +181,8 @@ timed build_containerd
 timed build_runc
 timed build_cni_plugins
 timed build_coredns
+# kube-proxy's nftables mode runs `nft` (IN_CLUSTER=1).
+need_debs nftables
 mkdir -p "$bin/cni"
 ln -sf "$etcd_dir/bin/etcd" "$bin/etcd"
 ln -sf "$kwok_dir/bin/kwok" "$bin/kwok"
