@@ -10,7 +10,7 @@ STATE ?= .cluster
 # root. kwok: fake nodes, no process of a job ever runs (any user; thousands of pods).
 NODE ?= real
 
-.PHONY: help dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
+.PHONY: help venv lock dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
@@ -20,14 +20,41 @@ help:
 	@echo "make cluster-down stop it and remove its state"
 	@echo "make bench        benchmarks against the API server itself as baseline"
 	@echo "make fuzz / chaos longer hostile-input / fault-injection runs (docs/reliability.md)"
+	@echo "make lock         regenerate requirements/*.txt (hashed) from setup.cfg"
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+# The same hashed lock the image installs from (requirements/, `make lock`), then this
+# package itself, editable and without dependencies (the lock holds them all).
+$(VENV)/.installed: setup.cfg pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed
+
+# requirements/runtime.txt (install_requires) and dev.txt (plus the test extra) from
+# setup.cfg, with hashes, for CPython 3.11 on Linux x86_64: run with such a $(PYTHON).
+# dev.txt is compiled with runtime.txt as a constraint, so the packages they share have
+# the same pins. Pins already in the files are kept when setup.cfg still allows them;
+# LOCK_UPGRADE=1 moves every one to the newest allowed. pip-tools runs in a throwaway
+# venv; PIP_FIND_LINKS is dropped so that the lock comes from the index only.
+PIP_TOOLS := pip-tools==7.6.2 pip==25.3
+LOCK_VENV := build/lock-venv
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(if $(LOCK_UPGRADE),--upgrade)
+LOCK_PLATFORM := import sys, platform; sys.exit(None if sys.version_info[:2] == (3, 11) \
+	and sys.platform == "linux" and platform.machine() == "x86_64" else "make lock: needs CPython 3.11 on Linux x86_64")
+lock:
+	$(PYTHON) -c '$(LOCK_PLATFORM)'
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet $(PIP_TOOLS)
+	env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements/runtime.txt setup.cfg
+	env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test \
+		-c requirements/runtime.txt -o requirements/dev.txt setup.cfg
+	sed -i '1i # Hashed lock of install_requires in setup.cfg, for the image: make lock' requirements/runtime.txt
+	sed -i '1i # Hashed lock of install_requires + the test extra, for .venv: make lock' requirements/dev.txt
+	$(PYTHON) requirements/check_pins.py
+	rm -rf $(LOCK_VENV)
 
 cluster-binaries:
 	devcluster/build.sh >/dev/null
