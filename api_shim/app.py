@@ -11,12 +11,13 @@ from api_shim.admission import Admission
 from api_shim.errors import error_middleware
 from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
-from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, STORE
+from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.kube_store import KubeJobStore
 from api_shim.limits import FamilyLimits
 from api_shim.metrics import Metrics, metrics_middleware
 from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
+from api_shim.shutdown import Shutdown, shutdown_middleware
 from api_shim.store import JobStore
 from dlws_contract.kube_api import Kube, new_api_client
 
@@ -46,7 +47,9 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
     feeds the index; tests of the HTTP layer pass an in-memory store and the index it
     feeds instead."""
     metrics = Metrics()
-    # Metrics outermost, so it sees the JSON the error middleware made of any failure.
+    shutdown = Shutdown()
+    # Shutdown outermost, so every answer closes its connection once shutdown has begun;
+    # then metrics, so it sees the JSON the error middleware made of any failure.
     app = web.Application(
         client_max_size=settings.max_body,
         # The samples send everything in the query: a long cmd must reach the parameter
@@ -58,8 +61,10 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
             "keepalive_timeout": settings.read_timeout,
             "lingering_time": 0,
         },
-        middlewares=[metrics_middleware(metrics, OPERATIONS), error_middleware])
+        middlewares=[shutdown_middleware(shutdown), metrics_middleware(metrics, OPERATIONS),
+                     error_middleware])
     app[SETTINGS] = settings
+    app[SHUTDOWN] = shutdown
     app[METRICS] = metrics
     app[ADMISSION] = Admission(FamilyLimits.from_settings(settings), metrics.limit_rejections)
     app[INDEX] = JobIndex() if index is None else index

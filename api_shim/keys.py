@@ -7,6 +7,7 @@ from api_shim.admission import Admission
 from api_shim.job_index import JobIndex
 from api_shim.metrics import Metrics
 from api_shim.settings import Settings
+from api_shim.shutdown import Shutdown
 from api_shim.store import JobStore
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,3 +16,4 @@ INDEX = web.AppKey("index", JobIndex)
 STORE = web.AppKey("store", JobStore)
 ADMISSION = web.AppKey("admission", Admission)
 METRICS = web.AppKey("metrics", Metrics)
+SHUTDOWN = web.AppKey("shutdown", Shutdown)

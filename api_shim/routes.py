@@ -21,7 +21,7 @@ from api_shim import openapi
 from api_shim.auth import authenticated
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail, status_word
-from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, STORE
+from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.replies import Reply, app_error
 from api_shim.store import Deleted, Rejected
 from dlws_contract import phases
@@ -128,6 +128,8 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 
 
 async def readyz(request: web.Request) -> web.StreamResponse:
+    if request.app[SHUTDOWN].begun:  # the Service drops this replica; it still serves (shutdown.py)
+        return web.json_response({"status": "shutting down"}, status=503)
     if request.app[INDEX].synced:
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "loading the job index"}, status=503)

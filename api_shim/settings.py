@@ -43,6 +43,16 @@ class Settings:
     # of its previous answer), and then its body within as many again: a slow sender
     # cannot hold a connection open.
     read_timeout: float = 10.0
+    # Stopping behind a Service (shutdown.py). On SIGTERM the shim fails /readyz at once
+    # but serves on for shutdown_delay seconds, while the endpoints controller and every
+    # node's kube-proxy stop sending it new connections; then it stops accepting and gives
+    # the requests in flight up to drain_timeout seconds to finish. Kubernetes kills the
+    # pod terminationGracePeriodSeconds (default 30) after SIGTERM, so
+    # shutdown_delay + drain_timeout must stay below it, with a few seconds to spare
+    # (manifests/shim/deployment.yaml). A drain longer than k8s_timeout lets a SubmitJob
+    # whose API call is slowest still answer.
+    shutdown_delay: float = 5.0
+    drain_timeout: float = 15.0
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -51,11 +61,13 @@ class Settings:
         for name in ("max_live_jobs", "max_depth", "submit_burst", "request_burst", "max_body"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        for name in ("submit_rate", "request_rate", "k8s_timeout", "read_timeout"):
+        # drain_timeout 0 would be aiohttp's "no timeout": a drain without end.
+        for name in ("submit_rate", "request_rate", "k8s_timeout", "read_timeout", "drain_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
-        if self.max_ip_wait < 0:
-            raise ValueError("max_ip_wait must not be negative")
+        for name in ("max_ip_wait", "shutdown_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
 
 
 _HELP = {
@@ -74,6 +86,10 @@ _HELP = {
     "max_body": "largest request body, bytes (default %(default)s)",
     "read_timeout": "seconds a client may take to send a request's headers, and then its "
                     "body; also how long an idle connection is kept (default %(default)s)",
+    "shutdown_delay": "seconds the shim keeps serving after SIGTERM, not ready, so a Service "
+                      "stops sending it connections (default %(default)s)",
+    "drain_timeout": "then seconds the requests in flight get to finish; shutdown delay + drain "
+                     "timeout must stay below the pod's termination grace period (default %(default)s)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (default %(default)s)",
 }
 

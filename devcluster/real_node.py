@@ -252,6 +252,9 @@ def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int,
         "resolvConf": "",
         **dns,
         "registerNode": True,
+        # No KUBE-FIREWALL and canary chains in this machine's iptables: kube-proxy, when it
+        # runs, keeps to its own nftables tables.
+        "makeIPTablesUtilChains": False,
     }
 
 
