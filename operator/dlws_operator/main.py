@@ -12,23 +12,31 @@ from dlws_operator.runtime import Runtime
 from dlws_operator.settings import OperatorSettings
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlws-operator", description=__doc__)
     parser.add_argument("--namespace", "-n", action="append", default=[],
                         help="watch only this namespace (repeatable); default: the whole cluster")
     parser.add_argument("--liveness", default="http://0.0.0.0:8080/healthz",
                         help="liveness endpoint URL (default %(default)s)")
-    parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port; 0 disables")
-    parser.add_argument("--metrics-host", default="0.0.0.0")
+    parser.add_argument("--metrics-port", type=int, default=9090,
+                        help="Prometheus metrics port (default %(default)s); 0 disables")
+    # Every address: in a pod, Prometheus and the Service reach it on the pod's IP.
+    parser.add_argument("--metrics-host", default="0.0.0.0",
+                        help="address the metrics server binds (default %(default)s)")
     parser.add_argument("--kubeconfig", help="kubeconfig file; default: in-cluster config in a pod, "
                         "else $KUBECONFIG or ~/.kube/config")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="debug logs, and kopf's per-job INFO lines (\"Handler ... succeeded\")")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli = argument_parser()
+    args = cli.parse_args(argv)
     try:  # here, not in a kopf startup handler, which would retry a bad value forever
         operator_settings = OperatorSettings.from_env()
     except ValueError as exc:
-        parser.error(str(exc))
+        cli.error(str(exc))
     if args.kubeconfig:
         # Both kopf's own login and our kubernetes.aio client read it from here.
         os.environ["KUBECONFIG"] = args.kubeconfig
