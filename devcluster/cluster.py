@@ -466,6 +466,9 @@ class _Starter:
         self.step = "creating the kube-dns Service"
         for path, obj in services.dns_objects(plan.node_ip):
             api.create(path, obj)
+        # Pods may start at once: the Service's name must resolve through its ClusterIP.
+        self._wait("cluster-dns", "kubernetes.default.svc to resolve at the kube-dns Service", coredns,
+                   lambda: services.resolves(f"kubernetes.default.svc.{services.CLUSTER_DOMAIN}"))
 
     def _timed(self, name: str, fn: Callable[[], Any]) -> Any:
         t = time.monotonic()

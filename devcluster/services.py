@@ -13,6 +13,8 @@ kube-proxy's tables are one per machine, so one in-cluster devcluster runs at a 
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,22 @@ def dns_objects(node_ip: str) -> list[tuple[str, dict[str, Any]]]:
     }
     return [("/api/v1/namespaces/kube-system/services", service),
             ("/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", endpoints)]
+
+
+def resolves(name: str, server: str = DNS_IP, timeout: float = 1.0) -> bool:
+    """Whether the cluster's DNS, asked at its Service address as pods ask it, answers an
+    A record for name: proof that CoreDNS serves and kube-proxy routes to it."""
+    query = struct.pack(">HHHHHH", 0x646c, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(query, (server, 53))
+            reply = sock.recv(4096)
+        except OSError:
+            return False
+    _, flags, _, answers = struct.unpack(">HHHH", reply[:8])
+    return flags & 0x000F == 0 and answers > 0
 
 
 def write_configs(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: str,
