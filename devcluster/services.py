@@ -116,7 +116,7 @@ def resolves(name: str, server: str = DNS_IP, timeout: float = 1.0) -> bool:
         except OSError:
             return False
     _, flags, _, answers = struct.unpack(">HHHH", reply[:8])
-    return flags & 0x000F == 0 and answers > 0
+    return bool(flags & 0x000F == 0 and answers > 0)
 
 
 def write_configs(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: str,
