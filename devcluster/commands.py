@@ -47,6 +47,7 @@ def shim_command(kubeconfig: Path, *, host: str = "127.0.0.1", port: int | None 
     if port is None:
         [port] = free_ports(1)
     url = f"http://{host}:{port}/"
+    # No Service in front of a shim on this machine: nothing to wait for at a stop.
     argv = [str(BIN / "dlws-api-shim"), "--kubeconfig", str(kubeconfig),
-            "--host", host, "--port", str(port), *flags]
+            "--host", host, "--port", str(port), "--shutdown-delay", "0", *flags]
     return Command(name, tuple(argv), url + "readyz", url=url, metrics_url=url + "metrics")
