@@ -21,17 +21,11 @@ from devcluster.managed import ManagedProcess
 from dlws_contract import resource
 from tests.integration.identities import Identities
 
-# No Service sends these shims connections, so none has to wait out a shutdown delay
-# before it stops (tests/integration/test_shim_shutdown.py tests the delay). Given first:
-# a test's own flags may set it again.
-NO_SHUTDOWN_DELAY = ("--shutdown-delay", "0")
-
-
 @pytest.fixture(scope="session")
 def shim_command_line(identities: Identities) -> Command:
     """The shim in tests, as its ServiceAccount (manifests/rbac): every test through it
     also proves its ClusterRole is enough."""
-    return shim_command(identities.shim_kubeconfig, flags=NO_SHUTDOWN_DELAY)
+    return shim_command(identities.shim_kubeconfig)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +49,7 @@ def extra_shim(identities: Identities, tmp_path: Path) -> Iterator[Callable[...,
     started: list[ManagedProcess] = []
 
     def start(*flags: str) -> ManagedProcess:
-        command = shim_command(identities.shim_kubeconfig, flags=(*NO_SHUTDOWN_DELAY, *flags),
+        command = shim_command(identities.shim_kubeconfig, flags=flags,
                                name=f"dlws-api-shim-{len(started)}")
         proc = ManagedProcess(command, log_dir=tmp_path)
         proc.start()
