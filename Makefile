@@ -20,7 +20,7 @@ help:
 	@echo "make cluster-down stop it and remove its state"
 	@echo "make bench        benchmarks against the API server itself as baseline"
 	@echo "make fuzz / chaos longer hostile-input / fault-injection runs (docs/reliability.md)"
-	@echo "make lock         regenerate requirements/*.txt (hashed) from setup.cfg"
+	@echo "make lock         regenerate requirements/*.txt (hashed) from setup.cfg, build.in"
 
 # The same hashed lock the image installs from (requirements/, `make lock`), then this
 # package itself, editable and without dependencies (the lock holds them all).
@@ -33,7 +33,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml requirements/dev.txt
 venv: $(VENV)/.installed
 
 # requirements/runtime.txt (install_requires) and dev.txt (plus the test extra) from
-# setup.cfg, with hashes, for CPython 3.11 on Linux x86_64: run with such a $(PYTHON).
+# setup.cfg, with hashes, for CPython 3.11 on Linux x86_64: run with such a $(PYTHON);
+# build.txt from build.in (the tools image/build.sh uses to build the wheel and the venv).
 # dev.txt is compiled with runtime.txt as a constraint, so the packages they share have
 # the same pins. Pins already in the files are kept when setup.cfg still allows them;
 # LOCK_UPGRADE=1 moves every one to the newest allowed. pip-tools runs in a throwaway
@@ -51,8 +52,11 @@ lock:
 	env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements/runtime.txt setup.cfg
 	env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --extra test \
 		-c requirements/runtime.txt -o requirements/dev.txt setup.cfg
+	env -u PIP_FIND_LINKS CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) \
+		-o requirements/build.txt requirements/build.in
 	sed -i '1i # Hashed lock of install_requires in setup.cfg, for the image: make lock' requirements/runtime.txt
 	sed -i '1i # Hashed lock of install_requires + the test extra, for .venv: make lock' requirements/dev.txt
+	sed -i '1i # Hashed lock of requirements/build.in, for image/build.sh: make lock' requirements/build.txt
 	$(PYTHON) requirements/check_pins.py
 	rm -rf $(LOCK_VENV)
 
