@@ -10,7 +10,7 @@ STATE ?= .cluster
 # root. kwok: fake nodes, no process of a job ever runs (any user; thousands of pods).
 NODE ?= real
 
-.PHONY: help venv lock dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
+.PHONY: help venv lock image dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench        benchmarks against the API server itself as baseline"
 	@echo "make fuzz / chaos longer hostile-input / fault-injection runs (docs/reliability.md)"
 	@echo "make lock         regenerate requirements/*.txt (hashed) from setup.cfg, build.in"
+	@echo "make image        build the image tarball .image/dlws-families.tar (root; no container engine)"
 
 # The same hashed lock the image installs from (requirements/, `make lock`), then this
 # package itself, editable and without dependencies (the lock holds them all).
@@ -59,6 +60,11 @@ lock:
 	sed -i '1i # Hashed lock of requirements/build.in, for image/build.sh: make lock' requirements/build.txt
 	$(PYTHON) requirements/check_pins.py
 	rm -rf $(LOCK_VENV)
+
+# The project's image as an OCI/docker-archive tarball, .image/dlws-families.tar, built
+# without a container engine (debootstrap; needs root): image/build.sh.
+image:
+	@image/build.sh
 
 cluster-binaries:
 	devcluster/build.sh >/dev/null
