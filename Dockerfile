@@ -1,13 +1,17 @@
 # One image, two entry points: `dlws-operator` and `dlws-api-shim` (the manifests pick one).
-# It installs the same package the tests install: `pip install .` from this checkout.
-# Not built on the development machine (it has no container engine); see README.
+# It installs the lock the tests run with, requirements/runtime.txt (hashed), then this
+# package without dependencies. Not built on the development machine (it has no
+# container engine): the image tested there is the one `make image` builds (image/build.sh).
 FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements/runtime.txt requirements/runtime.txt
+RUN python -m venv /opt/dlws \
+ && /opt/dlws/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml setup.cfg README.md ./
 COPY contract/ contract/
 COPY operator/ operator/
 COPY api_shim/ api_shim/
-RUN python -m venv /opt/dlws && /opt/dlws/bin/pip install --no-cache-dir .
+RUN /opt/dlws/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim
 COPY --from=build /opt/dlws /opt/dlws
