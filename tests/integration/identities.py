@@ -30,7 +30,7 @@ def kubeconfig_for(admin_kubeconfig: Path, user: str, token: str, path: Path) ->
 
 def make_identities(cluster: Any, tmp: Path) -> Identities:
     """Installs the shipped namespace and RBAC; kubeconfigs for both ServiceAccounts."""
-    cluster.kubectl("apply", "-f", str(REPO / "manifests" / "namespace.yaml"))
+    cluster.kubectl("apply", "-f", str(REPO / "manifests" / "base" / "namespace.yaml"))
     cluster.kubectl("apply", "-k", str(REPO / "manifests" / "rbac"))
 
     def token(sa: str) -> str:
