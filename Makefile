@@ -9,12 +9,17 @@ STATE ?= .cluster
 # real: one real node (kubelet, containerd, runc) runs every job as a container; needs
 # root. kwok: fake nodes, no process of a job ever runs (any user; thousands of pods).
 NODE ?= real
+# IN_CLUSTER=1 (real node only): kube-proxy and CoreDNS give pods Services; `make dev`
+# then installs the add-on with kubectl apply -k and runs the operator and shim as Pods.
+IN_CLUSTER ?=
+CLUSTER_FLAGS = --state $(STATE) --node $(NODE) $(if $(filter 1 yes true,$(IN_CLUSTER)),--in-cluster)
 
 .PHONY: help venv lock image dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
 	@echo "                  NODE=real (default: a real node, jobs run in containers; root) or NODE=kwok"
+	@echo "                  IN_CLUSTER=1: operator and shim run as Pods, installed by kubectl apply -k"
 	@echo "make test         install, build the control plane if needed, run every test"
 	@echo "make cluster-up   start the local control plane (kubeconfig: $(STATE)/kubeconfig)"
 	@echo "make cluster-down stop it and remove its state"
@@ -70,13 +75,13 @@ cluster-binaries:
 	devcluster/build.sh >/dev/null
 
 cluster-up: $(VENV)/.installed cluster-binaries
-	$(PY) -m devcluster up --state $(STATE) --node $(NODE)
+	$(PY) -m devcluster up $(CLUSTER_FLAGS)
 
 cluster-down: $(VENV)/.installed
 	$(PY) -m devcluster down --state $(STATE)
 
 dev: $(VENV)/.installed cluster-binaries
-	$(PY) -m devcluster dev --state $(STATE) --node $(NODE)
+	$(PY) -m devcluster dev $(CLUSTER_FLAGS)
 
 demo: $(VENV)/.installed
 	$(PY) -m devcluster demo --state $(STATE)
