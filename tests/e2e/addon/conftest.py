@@ -20,6 +20,7 @@ from devcluster import addon as addon_install
 from devcluster.binaries import JOB_IMAGE
 from devcluster.scratch import scratch_namespace
 from tests.conftest import TEST_LABELS, ClusterAccess, admin_client, real_node_clusters
+from tests.integration.jobs import Jobs
 from tests.integration.shim_fixture import Root, make_root
 
 REUSE_ADDON_ENV = "DLWS_TEST_ADDON_KUBECONFIG"
@@ -59,6 +60,9 @@ async def addon_namespace(addon_api: client.ApiClient) -> AsyncIterator[str]:
 
 
 async def shell_root(api: client.ApiClient, namespace: str, **spec: Any) -> Root:
-    """A family root whose container only waits, for tests to run Python in it."""
-    return await make_root(api, namespace, timeout=120.0, image=JOB_IMAGE.ref, cmd="sleep infinity",
+    """A family root whose container only waits, for tests to run Python in it; returned
+    once its container runs (kubectl exec finds no container before that)."""
+    root = await make_root(api, namespace, timeout=120.0, image=JOB_IMAGE.ref, cmd="sleep infinity",
                            userName="alice", userId=1000, **spec)
+    await Jobs(api, namespace).running_with_ip(root.name, timeout=120.0)
+    return root
