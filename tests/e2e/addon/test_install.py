@@ -171,6 +171,19 @@ import json, sys, requests
 print(json.dumps({url: requests.get(url, timeout=10).text for url in sys.argv[1:]}))
 """
 
+# One kept-alive connection through the Service, so that one shim replica answers the
+# scrape before, the submission and the scrape after (each replica counts its own).
+SUBMIT_BETWEEN_SCRAPES = """
+import json, os, sys, requests
+shim, job = os.environ["DLWS_REST_API"], json.loads(sys.argv[1])
+with requests.Session() as session:
+    before = session.get(shim + "metrics", timeout=10).text
+    reply = session.get(shim + "child/SubmitJob", params={"familyToken": os.environ["FAMILY_TOKEN"], **job},
+                        timeout=30)
+    after = session.get(shim + "metrics", timeout=10).text
+print(json.dumps([before, reply.status_code, reply.json(), after]))
+"""
+
 
 def _sum(text: str, metric: str, **labels: str) -> float:
     total = 0.0
@@ -185,25 +198,25 @@ async def test_metrics_of_both_are_scraped_through_their_services(
         addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
     cluster, ns = addon.cluster, addon_namespace
     root = await shell_root(addon_api, ns)
-    urls = [installed_addon.SHIM_URL + "metrics", installed_addon.OPERATOR_METRICS_URL]
 
-    async def scrape() -> tuple[float, float]:
-        texts = json.loads(await run_python(cluster, ns, root.name, SCRAPE, *urls))
-        return (_sum(texts[urls[0]], "dlws_shim_requests_total", op="SubmitJob"),
-                _sum(texts[urls[1]], "dlws_operator_pods_created_total"))
-    shim_before, operator_before = await scrape()
-    child = await submit_from(cluster, root, cmd="sleep 3600")
-    await Jobs(addon_api, ns).running_with_ip(child, timeout=120)
+    async def operator_created() -> float:
+        url = installed_addon.OPERATOR_METRICS_URL
+        texts = json.loads(await run_python(cluster, ns, root.name, SCRAPE, url))
+        return _sum(texts[url], "dlws_operator_pods_created_total")
+    operator_before = await operator_created()
 
-    async def moved() -> tuple[float, float] | None:
-        # Two shim replicas behind the Service: scrape until the one that served it answers.
-        shim_after, operator_after = await scrape()
-        return (shim_after, operator_after) if operator_after > operator_before else None
-    await eventually(moved, timeout=60, interval=1.0, what="the operator's pods-created counter to move")
+    job = {"jobName": "child", "resourcegpu": 0, "dataPath": "data", "image": JOB_IMAGE.ref,
+           "jobType": "training", "cmd": "sleep 3600"}
+    out = await run_python(cluster, ns, root.name, SUBMIT_BETWEEN_SCRAPES, json.dumps(job))
+    before, status, body, after = json.loads(out.strip().splitlines()[-1])
+    assert status == 200, body
+    submitted = "dlws_shim_requests_total", {"op": "SubmitJob", "outcome": "ok"}
+    assert _sum(after, submitted[0], **submitted[1]) == _sum(before, submitted[0], **submitted[1]) + 1, after
+    await Jobs(addon_api, ns).running_with_ip(body["jobId"], timeout=120)
 
-    async def shim_moved() -> bool:
-        return (await scrape())[0] > shim_before
-    await eventually(shim_moved, timeout=60, interval=0.5, what="a shim replica's SubmitJob counter to move")
+    async def operator_moved() -> bool:
+        return await operator_created() > operator_before
+    await eventually(operator_moved, timeout=60, interval=1.0, what="the operator's pods-created counter to move")
 
 
 async def test_argocd_health_of_real_jobs(addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
