@@ -73,6 +73,12 @@ if [[ -f $tarball && -f $out_dir/$name.key && -f $base/packages.txt ]] \
 fi
 
 [[ $(id -u) == 0 ]] || die "building the image needs root (debootstrap, chroot): run sudo make image"
+# Like devcluster/build.sh: a fresh Debian machine gets debootstrap from its own archive.
+if ! command -v debootstrap >/dev/null && command -v apt-get >/dev/null; then
+  log "installing Debian's debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2
+fi
 for tool in debootstrap chroot flock "$python"; do
   command -v "$tool" >/dev/null || die "missing $tool (debootstrap: apt-get install debootstrap)"
 done
