@@ -1,18 +1,33 @@
 """The caller's family: found from its token, it answers for its own jobs only.
 
 A job is looked up in the watch-fed index first; the API server is asked only for a job
-created so recently that the watch has not delivered it yet.
+created so recently that the watch has not delivered it yet, and for whether the jobs
+above a new child are still alive (the index may not have seen a kill yet).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api_shim.errors import Forbidden
 from api_shim.job_index import JobIndex
-from api_shim.records import JobRecord, is_job_id, record_from_object
-from api_shim.store import JobStore
+from api_shim.records import JobRecord, is_job_id, record_from_object, still_there
+from api_shim.store import JobStore, Unavailable
 from dlws_contract import tokens
+
+log = logging.getLogger(__name__)
+
+
+class ChainKilled(Exception):
+    """A job above a new child was being deleted, or gone, when the API server was asked
+    right after the child's create; the child has been deleted again."""
+
+    def __init__(self, dying: JobRecord, child: str) -> None:
+        super().__init__(f"{dying.name} is being killed")
+        self.dying = dying
+        self.child = child
 
 
 class Family:
@@ -81,6 +96,37 @@ class Family:
             chain.append(parent)
             current = parent
         return chain if current.key == self.root.key else None
+
+    async def create_below(self, body: Mapping[str, Any], chain: Sequence[JobRecord]) -> Mapping[str, Any]:
+        """Creates the child `body` below chain[0] (chain: up to the root) and keeps it only
+        if, read from the API server after the create, every job of chain is still there
+        and not being deleted; otherwise deletes it again and raises ChainKilled.
+
+        Linearizable: the reads (all at once, no resourceVersion: quorum reads) begin after
+        the create's write, so a kill written before the child was made is seen. A kill
+        written after the reads came after this decision, and takes the child with it: the
+        child is its parent's dependent (blockOwnerDeletion) from its first moment.
+        """
+        made = await self._store.create(self.namespace, body)
+        try:
+            fresh = await asyncio.gather(*(self._store.read(self.namespace, job.name) for job in chain))
+        except Unavailable:
+            await self._withdraw(made)  # unconfirmed: the caller gets a 503, not a jobId
+            raise
+        dying = next((job for job, obj in zip(chain, fresh) if not still_there(job, obj)), None)
+        if dying is not None:
+            await self._withdraw(made)
+            raise ChainKilled(dying, str(made["metadata"]["name"]))
+        return made
+
+    async def _withdraw(self, made: Mapping[str, Any]) -> None:
+        meta = made["metadata"]
+        try:
+            await self._store.delete(self.namespace, str(meta["name"]), str(meta["uid"]))
+        except Unavailable:
+            # Nobody was given its id. Below a dying job the garbage collector takes it anyway.
+            log.warning("job %s/%s was made but not confirmed, and could not be deleted again",
+                        self.namespace, meta["name"])
 
     def live_jobs(self) -> int:
         return self._index.live_count(self.digest, self.namespace)

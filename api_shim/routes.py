@@ -1,7 +1,7 @@
 """The HTTP surface: the four /child operations, health, readiness, metrics, OpenAPI.
 
 Handlers are glue: parameters in, a family from the token, a pure builder or lookup, one
-store call, a JSON reply. Each operation is served at /child/<Op> and /<Op>, GET and
+store call (SubmitJob's create is confirmed by reads: Family.create_below), a JSON reply. Each operation is served at /child/<Op> and /<Op>, GET and
 POST, with any run of slashes accepted where one is expected: the seed samples build
 both `$DLWS_REST_API + "/child/SubmitJob"` and `$DLWS_REST_API + "KillJob"` from a
 DLWS_REST_API ending in "/". The slashes are matched by the route itself rather than by
@@ -10,6 +10,7 @@ a redirect, because a redirect would echo the query, token included, in Location
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Mapping
 from typing import Final
@@ -21,13 +22,17 @@ from api_shim import openapi
 from api_shim.auth import authenticated
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail, status_word
+from api_shim.families import ChainKilled
 from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.records import JobRecord
 from api_shim.replies import Reply, app_error
 from api_shim.store import Deleted, Rejected
 from dlws_contract import phases
 from dlws_contract.spec import InvalidJob, spec_from_parameters
 
 KILL_OK: Final = "Success, the job is scheduled to be terminated."
+
+log = logging.getLogger(__name__)
 
 
 def op_path(op: str) -> str:
@@ -53,16 +58,26 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     if parent is None:
         return app_error(f"Could not find parent job with id {call.echo(parent_id)}")
     chain = family.chain(parent, request.app[SETTINGS].max_depth)
+    # The index's word is enough to refuse; only the API server's is enough to accept.
     if chain is None or any(job.deleting for job in chain):
-        return app_error(f"job {parent.name} is being killed (itself or a job above it): "
-                         f"it cannot get new children")
+        dying = next((job.name for job in chain or () if job.deleting), "a job above it (gone)")
+        return being_killed(parent, dying, "in the index")
     try:
         async with request.app[ADMISSION].submission(family, chain) as name:
             child = build_child(name=name, spec=spec, parent=parent, root=family.root, digest=family.digest)
-            await request.app[STORE].create(family.namespace, child)
+            await family.create_below(child, chain)
     except Rejected as e:
         return app_error(f"the job was refused: {e}")
+    except ChainKilled as e:
+        return being_killed(parent, e.dying.name, f"read after the create; job {e.child} deleted again")
     return Reply({"jobId": name})
+
+
+def being_killed(parent: JobRecord, dying: str, seen: str) -> Reply:
+    log.info("SubmitJob under %s/%s refused: %s is being killed or gone (%s)",
+             parent.namespace, parent.name, dying, seen)
+    return app_error(f"job {parent.name} is being killed (itself or a job above it): "
+                     f"it cannot get new children")
 
 
 async def kill_job(request: web.Request) -> web.StreamResponse:

@@ -1,5 +1,7 @@
 """What the routes need from the API server: three calls on DLWSJobs. (Reads of the
-cluster at large come from the watch-fed JobIndex instead.)
+cluster at large come from the watch-fed JobIndex instead; `read` is for what the index
+cannot answer: a job it has not seen yet, and whether the jobs above a new child are
+alive right now.)
 
 Routes depend on this Protocol, not on Kubernetes, so their HTTP behaviour can be tested
 with the in-memory store (tests/memory_store.py) while the Kubernetes store (kube_store.py)
@@ -27,7 +29,8 @@ class Deleted(enum.Enum):
 
 class JobStore(Protocol):
     async def read(self, namespace: str, name: str) -> Mapping[str, Any] | None:
-        """The job as the API server has it now, or None if there is none."""
+        """The job as the API server has it now (a quorum read: never older than a write
+        that had completed when the read began), or None if there is none."""
 
     async def create(self, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """Creates the job in one call; raises Rejected or Unavailable."""

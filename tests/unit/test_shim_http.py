@@ -188,9 +188,9 @@ async def test_a_killed_familys_token_stops_working(client: Client, store: Memor
 # --- SubmitJob ---------------------------------------------------------------------------
 
 
-async def test_submit_makes_one_create_call_and_a_proper_child(client: Client, store: MemoryJobStore) -> None:
+async def test_submit_makes_one_create_then_reads_each_job_above(client: Client, store: MemoryJobStore) -> None:
     job_id = (await submit(client, userName="mallory", userId="0"))["jobId"]
-    assert store.calls == [f"create {NS}/{job_id}"]
+    assert store.calls == [f"create {NS}/{job_id}", f"read {NS}/root-a"]
     (child,) = children(store)
     meta = child["metadata"]
     assert meta["name"] == job_id and meta["namespace"] == NS
@@ -268,6 +268,50 @@ async def test_a_parent_being_killed_gets_no_children(client: Client, store: Mem
     await op(client, "KillJob", mid)
     for parent in (mid, leaf):  # the job itself, and a job below it
         assert "being killed" in (await submit(client, parentJobId=parent))["error"]
+
+
+async def test_a_kill_the_index_has_not_seen_refuses_and_deletes_the_child(
+        client: Client, store: MemoryJobStore, caplog: pytest.LogCaptureFixture) -> None:
+    mid = (await submit(client))["jobId"]
+    leaf = (await submit(client, parentJobId=mid))["jobId"]
+    store.index_lag = True  # the kill below reaches the API server, not yet the index
+    await op(client, "KillJob", mid)
+    store.calls.clear()
+    with caplog.at_level("INFO", logger="api_shim.routes"):
+        body = await submit(client, parentJobId=leaf)
+    assert "being killed" in body["error"] and "jobId" not in body
+    made = store.calls[0].removeprefix(f"create {NS}/")
+    assert sorted(store.calls[1:]) == sorted([f"read {NS}/{leaf}", f"read {NS}/{mid}", f"read {NS}/root-a",
+                                              f"delete {NS}/{made}"])
+    assert store.objects[(NS, made)]["metadata"]["deletionTimestamp"]
+    assert any("refused" in r.getMessage() and mid in r.getMessage() and r.levelname == "INFO"
+               for r in caplog.records)
+    assert TOKEN not in caplog.text
+
+
+async def test_a_parent_gone_from_the_api_server_gets_no_child(client: Client, store: MemoryJobStore) -> None:
+    mid = (await submit(client))["jobId"]
+    store.index_lag = True
+    store.vanish(NS, mid)
+    assert "being killed" in (await submit(client, parentJobId=mid))["error"]
+    assert [c["metadata"]["name"] for c in children(store) if not c["metadata"].get("deletionTimestamp")] == []
+
+
+async def test_a_parent_made_again_under_its_name_is_not_the_parent(client: Client, store: MemoryJobStore) -> None:
+    mid = (await submit(client))["jobId"]
+    store.objects[(NS, mid)]["metadata"]["uid"] = "another-uid"  # the index still has the first
+    assert "being killed" in (await submit(client, parentJobId=mid))["error"]
+
+
+async def test_api_server_down_while_confirming_is_503_and_the_child_deleted(
+        client: Client, store: MemoryJobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def failing_read(namespace: str, name: str) -> Any:
+        raise Unavailable("the Kubernetes API failed while reading a job; try again")
+    monkeypatch.setattr(store, "read", failing_read)
+    resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
+    assert resp.status == 503 and "jobId" not in await resp.json()
+    (child,) = children(store)
+    assert child["metadata"]["deletionTimestamp"]
 
 
 async def test_depth_limit_is_429(make_client: MakeClient) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from api_shim.job_index import JobIndex
-from api_shim.records import JobRecord, is_job_id, record_from_object
+from api_shim.records import JobRecord, is_job_id, record_from_object, still_there
 from dlws_contract import resource
 
 
@@ -34,6 +34,18 @@ def test_record_keeps_what_decisions_need() -> None:
     r = record_from_object(obj("c", phase="Running", podIP="10.0.0.5"))
     assert (r.namespace, r.name, r.uid, r.family, r.parent) == ("ns", "c", "uid-c", "fam", "r")
     assert (r.phase, r.pod_ip, r.user_name, r.user_id, r.deleting) == ("Running", "10.0.0.5", "alice", 7, False)
+
+
+def test_a_fresh_read_shows_the_job_still_there_only_alive_and_with_its_uid() -> None:
+    known = record_from_object(obj("p"))
+    assert still_there(known, obj("p"))
+    assert not still_there(known, None)  # gone
+    dying = obj("p")
+    dying["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert not still_there(known, dying)
+    again = obj("p")
+    again["metadata"]["uid"] = "uid-of-a-new-p"  # deleted and made again under its name
+    assert not still_there(known, again)
 
 
 def test_a_root_is_genuine_only_with_the_operators_status() -> None:
