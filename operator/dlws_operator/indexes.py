@@ -14,6 +14,24 @@ from dlws_contract import resource
 from dlws_operator.status import status_key
 
 
+@dataclass(frozen=True, slots=True)
+class JobId:
+    """A job by name and uid: a job deleted and made again under its name is another job."""
+    name: str
+    uid: str    # "" when not known
+
+
+def parent_of(meta: Mapping[str, Any]) -> JobId | None:
+    """The parent a job names (its parent label), with the uid of its ownerReference to
+    that parent; None on a root."""
+    name = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
+    if not name:
+        return None
+    uid = next((str(o.get("uid", "")) for o in meta.get("ownerReferences") or []
+                if o.get("kind") == resource.KIND and o.get("name") == name), "")
+    return JobId(str(name), uid)
+
+
 @dataclass(frozen=True)
 class JobView:
     """The few facts about a DLWSJob that handlers decide on."""
@@ -21,11 +39,13 @@ class JobView:
     deleting: bool
     family_digest: str | None    # status.familyDigest: written by the operator only
     mirrored: tuple[Any, ...]    # status_key() of its status
+    parent: JobId | None = None  # to walk up to the root: ancestry.py
 
 
 def job_view(meta: Mapping[str, Any], status: Mapping[str, Any]) -> JobView:
     return JobView(uid=str(meta.get("uid")), deleting=bool(meta.get("deletionTimestamp")),
-                   family_digest=status.get("familyDigest"), mirrored=status_key(status))
+                   family_digest=status.get("familyDigest"), mirrored=status_key(status),
+                   parent=parent_of(meta))
 
 
 class JobLookup(Protocol):

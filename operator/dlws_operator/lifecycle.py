@@ -1,6 +1,7 @@
 """A job's life, decided here; everything else carries it out or remembers it.
 
-    created ─run_job──▶ family Secret (a root) or family check (a child) ─▶ Pod
+    created ─run_job──▶ family Secret (a root) or family check (a child)
+            ─▶ every job above alive (ancestry.py) ─▶ Pod; else Killing, no Pod
     Pod Pending, Running, Succeeded, Failed ─mirror_pod─▶ the same in the job's status
     Pod deleted from under a live job ─mirror_pod─▶ Failed (PodDeleted)
     job deleted ─on_job_event─▶ Killing; the garbage collector removes its Pod and subtree
@@ -12,6 +13,7 @@ any moment finds what it made instead of making it again. No handler here adds a
 finalizer: a kill never waits on us.
 """
 import datetime
+import time
 from typing import Any
 
 import kopf
@@ -20,13 +22,14 @@ from kubernetes.aio.client.exceptions import ApiException
 from dlws_contract import kube_api, phases, resource
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating
 from dlws_operator import metrics, pod_spec
+from dlws_operator.ancestry import check_chain
 from dlws_operator.events import JobRef, post_event
 from dlws_operator.family import ensure_family, owned_by, verify_child
 from dlws_operator.pod_cache import Change, PodCache
 from dlws_operator.retry import retry_transient
 from dlws_operator.runtime import Runtime
 from dlws_operator.status import (killing_status, pod_lost_status, refused_status, status_from_state,
-                                  status_key)
+                                  status_key, withheld_status)
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
 
@@ -83,7 +86,18 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         return
     pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api)
     name = pod["metadata"]["name"]
+    # Last, right before the create: a kill of the job or of any job above it that
+    # reached the API server before this check gets no Pod made after it.
+    checked = time.monotonic()
+    found = await check_chain(memo.kube, memo.jobs, meta)
+    if found.dying is not None:
+        # No Event: as for a kill (mark_killing), one for the killed job is enough.
+        metrics.PODS_WITHHELD.labels(found.by).inc()
+        metrics.JOB_PHASES.set(job.uid, phases.KILLING)
+        patch.status.update(withheld_status(job.name, found.dying))
+        return
     if await memo.kube.create(core_path(job.namespace, "pods"), pod) is not None:
+        metrics.POD_CREATE_WINDOW.observe(time.monotonic() - checked)
         metrics.PODS_CREATED.inc()
         post_event(memo.events, job, type="Normal", reason="PodCreated", message=f"created pod {name}")
     else:

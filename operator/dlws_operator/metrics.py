@@ -17,6 +17,15 @@ FAMILIES_CREATED = Counter("dlws_operator_families_created_total", "Family token
 EVENTS_DROPPED = Counter("dlws_operator_events_dropped_total",
                          "Events not posted because too many were waiting (event_poster.py)")
 RECONCILE_ERRORS = Counter("dlws_operator_reconcile_errors_total", "Handler runs that raised", ["handler"])
+PODS_WITHHELD = Counter(
+    "dlws_operator_pods_withheld_total",
+    "Pods not made because their job or a job above it was being killed or gone (ancestry.py), "
+    "by who said so: the job index or the API server", ["by"])
+POD_CREATE_WINDOW = Histogram(
+    "dlws_operator_pod_create_window_seconds",
+    "From the check that a job's chain is alive to its Pod created: a kill in this time "
+    "still comes before the Pod (an upper bound: it includes both round trips)",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5))
 TIME_TO_POD_IP = Histogram(
     "dlws_operator_time_to_pod_ip_seconds", "From DLWSJob creation to its pod IP in status",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120))

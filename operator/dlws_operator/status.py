@@ -106,6 +106,17 @@ def killing_status() -> dict[str, Any]:
     }
 
 
+def withheld_status(job: str, dying: str) -> dict[str, Any]:
+    """A job given no Pod because it, or `dying` above it, is being killed or is gone:
+    Killing, which it is, since the garbage collector deletes it with that job."""
+    whose = "the job" if dying == job else f"job {dying} above it"
+    return {
+        "phase": phases.KILLING,
+        "reason": "Killing" if dying == job else "AncestorKilled",
+        "message": f"no pod was made: {whose} is being killed or is gone, and this job goes with it",
+    }
+
+
 def pod_lost_status(pod_name: str) -> dict[str, Any]:
     return {
         "phase": phases.FAILED,

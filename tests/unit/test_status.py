@@ -3,7 +3,7 @@ from typing import Any
 
 from dlws_contract import phases
 from dlws_operator.pod_spec import GENERATION_ANNOTATION
-from dlws_operator.status import killing_status, status_from_pod
+from dlws_operator.status import killing_status, status_from_pod, withheld_status
 
 NOW = "2026-11-27T12:00:00Z"
 
@@ -48,3 +48,10 @@ def test_a_job_being_killed_shows_killing() -> None:
     s = killing_status()
     assert s["phase"] == phases.KILLING
     assert s["reason"] == "Killing"
+
+
+def test_a_job_withheld_under_a_killed_job_shows_killing_and_names_it() -> None:
+    s = withheld_status("leaf", "mid")
+    assert (s["phase"], s["reason"]) == ("Killing", "AncestorKilled") and "job mid above it" in s["message"]
+    own = withheld_status("leaf", "leaf")
+    assert (own["phase"], own["reason"]) == ("Killing", "Killing") and "the job is being killed" in own["message"]

@@ -1,0 +1,64 @@
+"""Whether a job and every job above it are alive, asked right before its Pod is made:
+no Pod is made for a job whose parent, or any job above it, is being killed or is gone.
+
+The job index can say "being killed" for certain (a deletionTimestamp is never taken
+back), and that answer costs no call. It cannot say "alive": its watch may not have
+delivered a kill yet. Only the API server can: one quorum GET per job of the chain, all
+at once, right before the create. What remains is the time from those reads to the Pod's
+create, about one round trip: a kill written in it comes before the Pod, which the
+garbage collector then deletes with its job (metrics.POD_CREATE_WINDOW measures it).
+"""
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from dlws_contract.kube_api import Kube, job_path
+from dlws_operator.indexes import JobId, JobLookup, parent_of
+
+# Far deeper than any family the shim admits; forged parent labels that loop stop here.
+MAX_HOPS: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The first job of the chain found being killed or gone (None: all alive), and
+    who said so: "index" (no call made) or "api"."""
+    dying: str | None
+    by: str
+
+
+def same_job(job: JobId, uid: str) -> bool:
+    return not job.uid or job.uid == uid
+
+
+def alive(job: JobId, fresh: Mapping[str, Any] | None) -> bool:
+    """Whether `fresh`, the job as the API server has it now (None: gone), is still
+    this job (not deleted and made again under its name) and not being deleted."""
+    if fresh is None:
+        return False
+    meta = fresh.get("metadata") or {}
+    return same_job(job, str(meta.get("uid", ""))) and not meta.get("deletionTimestamp")
+
+
+async def check_chain(kube: Kube, jobs: JobLookup, meta: Mapping[str, Any]) -> Found:
+    """Looks at the job of `meta` and every job above it, up to its root."""
+    namespace = str(meta["namespace"])
+    chain: list[JobId] = []
+    job: JobId | None = JobId(str(meta["name"]), str(meta["uid"]))
+    while job is not None and job not in chain and len(chain) <= MAX_HOPS:
+        chain.append(job)
+        view = jobs.view(namespace, job.name)
+        if view is not None and same_job(job, view.uid):
+            if view.deleting:
+                return Found(job.name, "index")
+            job = view.parent
+            continue
+        # Not indexed yet (kopf indexes each job in its own worker), or the index still
+        # holds an older job of that name: the API server says who is above.
+        obj = await kube.get(job_path(namespace, job.name))
+        if obj is None or not alive(job, obj):
+            return Found(job.name, "api")
+        job = parent_of(obj.get("metadata") or {})
+    fresh = await asyncio.gather(*(kube.get(job_path(namespace, j.name)) for j in chain))
+    return Found(next((j.name for j, obj in zip(chain, fresh) if not alive(j, obj)), None), "api")
