@@ -127,6 +127,26 @@ async def test_a_killed_job_shows_killing_while_the_cascade_runs(jobs: Jobs) -> 
     assert child["metadata"]["name"] == "slow-c"
 
 
+async def test_a_child_made_under_a_job_being_killed_gets_no_pod_and_shows_killing(jobs: Jobs) -> None:
+    await jobs.root("doomed")
+    root = await jobs.family_ready("doomed")
+    # A finalizer and a background delete keep the root being deleted, and its new child
+    # alive meanwhile (the garbage collector waits for the owner to be gone).
+    hold = {"metadata": {"finalizers": ["test.dlworkspace.io/hold"]}}
+    await jobs.custom.patch_namespaced_custom_object(resource.GROUP, resource.VERSION, jobs.ns,
+                                                     resource.PLURAL, "doomed", hold,
+                                                     _content_type="application/merge-patch+json")
+    await jobs.delete("doomed", policy="Background")
+    await jobs.child(root, "doomed-c")
+    job = await jobs.with_status("doomed-c", lambda s: s.get("phase") == "Killing", what="Killing")
+    assert job["status"]["reason"] == "AncestorKilled" and "doomed" in job["status"]["message"]
+    assert "doomed-c" not in {p.metadata.name for p in await jobs.pods()}
+    await jobs.custom.patch_namespaced_custom_object(resource.GROUP, resource.VERSION, jobs.ns,
+                                                     resource.PLURAL, "doomed", {"metadata": {"finalizers": None}},
+                                                     _content_type="application/merge-patch+json")
+    await eventually(lambda: gone(jobs, ["doomed", "doomed-c"]), timeout=90, what="family gone")
+
+
 @pytest.mark.parametrize("outcome", ["Succeeded", "Failed"])
 async def test_a_pod_that_finishes_is_reflected(jobs: Jobs, outcome: str) -> None:
     name = f"done-{outcome.lower()}"
