@@ -126,7 +126,8 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
     job = await call.family.find(job_id)
     while job is not None and not job.pod_ip:
         remaining = deadline - loop.time()
-        if remaining <= 0 or job.deleting or job.phase in phases.FINISHED_PHASES:
+        # Killing without a deletion yet: the operator withheld its Pod (ancestry.py).
+        if remaining <= 0 or job.deleting or job.phase in (*phases.FINISHED_PHASES, phases.KILLING):
             return app_error(f"Job {job.name} has no IP yet: it is {status_word(job.phase, job.deleting)}")
         # Woken by the watch when this job changes; no polling of the API server.
         job = await call.family.next_state(job, remaining)

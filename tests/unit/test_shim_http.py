@@ -450,6 +450,15 @@ async def test_ip_wait_returns_when_the_watch_brings_the_ip(client: Client, stor
     await task
 
 
+async def test_ip_wait_ends_at_once_for_a_job_given_no_pod(client: Client, store: MemoryJobStore) -> None:
+    job_id = (await submit(client))["jobId"]
+    store.set_status(NS, job_id, phase="Killing", reason="AncestorKilled")  # no deletion yet
+    start = asyncio.get_running_loop().time()
+    body = await op(client, "GetJobIP", job_id, wait="30")
+    assert body["error"] == f"Job {job_id} has no IP yet: it is killing"
+    assert asyncio.get_running_loop().time() - start < 2
+
+
 async def test_ip_wait_is_bounded_by_the_settings(make_client: MakeClient) -> None:
     client = await make_client(max_ip_wait=0.1)
     job_id = (await submit(client))["jobId"]
