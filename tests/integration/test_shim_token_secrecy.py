@@ -40,14 +40,17 @@ async def test_the_token_is_never_written_or_answered(
         shim_client.bodies.append(await resp.text())
     async with http.get(f"{shim.url}child/{token}?familyToken={token}") as resp:
         shim_client.bodies.append(await resp.text())
+    core = client.CoreV1Api(api)
+    # Listed before the kill: on kwok nodes the garbage collector may have removed the
+    # children's Pods, the only ones with the family label, by the time it answers.
+    pods = json.dumps(plain(api, await core.list_namespaced_pod(namespace)))
     await shim_client.call("KillJob", token, jobId=child)
 
-    core = client.CoreV1Api(api)
     places = {
         "response bodies": "\n".join(shim_client.bodies),
         "shim log": shim.log_text(),
         "DLWSJobs": json.dumps(await jobs.list_jobs()),
-        "Pods": json.dumps(plain(api, await core.list_namespaced_pod(namespace))),
+        "Pods": pods,
         "Events": await jobs.events_text(),
     }
     for where, text in places.items():
