@@ -1,9 +1,10 @@
 """The HTTP surface: the four /child operations, health, readiness, metrics, OpenAPI.
 
 Handlers are glue: parameters in, a family from the token, a pure builder or lookup, one
-store call (SubmitJob's create is confirmed by reads: Family.create_below), a JSON reply. Each operation is served at /child/<Op> and /<Op>, GET and
-POST, with any run of slashes accepted where one is expected: the seed samples build
-both `$DLWS_REST_API + "/child/SubmitJob"` and `$DLWS_REST_API + "KillJob"` from a
+store call (SubmitJob's create is confirmed by reads: Family.create_below), a JSON reply.
+Each operation is served at /child/<Op> and /<Op>, GET and POST, with any run of slashes
+accepted where one is expected: the seed samples build both
+`$DLWS_REST_API + "/child/SubmitJob"` and `$DLWS_REST_API + "KillJob"` from a
 DLWS_REST_API ending in "/". The slashes are matched by the route itself rather than by
 a redirect, because a redirect would echo the query, token included, in Location.
 """

@@ -5,8 +5,10 @@ The job index can say "being killed" for certain (a deletionTimestamp is never t
 back), and that answer costs no call. It cannot say "alive": its watch may not have
 delivered a kill yet. Only the API server can: one quorum GET per job of the chain, all
 at once, right before the create. What remains is the time from those reads to the Pod's
-create, about one round trip: a kill written in it comes before the Pod, which the
-garbage collector then deletes with its job (metrics.POD_CREATE_WINDOW measures it).
+create (two round trips at most; tens of ms on a busy API server, measured by
+metrics.POD_CREATE_WINDOW): a kill written in it comes before the Pod, which the garbage
+collector then deletes with its job. No read can close it: Kubernetes has no write of
+one object conditional on another.
 """
 import asyncio
 from collections.abc import Mapping
