@@ -54,7 +54,11 @@ _dlws_build_images() {
   }
   trap on_exit EXIT
   trap 'exit 130' INT TERM HUP
-  local stale
+  # One build at a time per cache: a second one would take the first one's work
+  # directory for a killed build's leftover, and remove it.
+  local lock_fd stale
+  exec {lock_fd}>"$dir/.lock"
+  flock "$lock_fd"
   for stale in "$dir"/.work-*; do remove_work "$stale"; done  # left by a killed build
 
   archive() {  # archive ROOTFS NAME OUT [oci_archive.py options...]
