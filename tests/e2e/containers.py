@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ async def logs(cluster: ClusterAccess, namespace: str, pod: str) -> str:
     result = await asyncio.to_thread(cluster.kubectl, "logs", "-n", namespace, pod, check=False)
     assert result.returncode == 0, result.stderr
     return str(result.stdout)
+
+
+def reports(log: str, event: str) -> dict[str, str]:
+    """The jobs that reported `event` to the root's collector (`<event> [what] <job id>`),
+    each with what it reported."""
+    return {m.group(2): m.group(1) or "" for m in re.finditer(rf"^REPORT {event} (?:(\S+) )?(\S+)$", log, re.M)}
 
 
 async def collector_root(api: client.ApiClient, namespace: str, **spec: Any) -> tuple[Root, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
 import pytest
@@ -14,18 +13,12 @@ from devcluster.binaries import JOB_IMAGE
 from dlws_contract import resource
 from tests.conftest import ClusterAccess
 from tests.e2e.containers import (
-    COLLECTOR_PORT, RUN_PROGRAM, call_from, collector_root, detail_when, logs, program, run_python,
+    COLLECTOR_PORT, RUN_PROGRAM, call_from, collector_root, detail_when, logs, program, reports, run_python,
     ctr, run_sample, submit_from,
 )
 from tests.integration.jobs import Jobs, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
-
-
-def reports(log: str, event: str) -> dict[str, str]:
-    """The jobs that reported `event` to the root's collector (`<event> [what] <job id>`),
-    each with what it reported."""
-    return {m.group(2): m.group(1) or "" for m in re.finditer(rf"^REPORT {event} (?:(\S+) )?(\S+)$", log, re.M)}
 
 
 async def running_containers_of(cluster: ClusterAccess, pods: set[str]) -> list[str]:
