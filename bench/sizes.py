@@ -17,11 +17,10 @@ class Sizes:
     throughput_requests: int
     throughput_rounds: int
     # 3. Submit-to-IP: sequential samples per path, and the number in flight at once;
-    #    rounds of that for ours and for the floors (which vary more between rounds).
+    #    rounds of that, every path (ours, its floors, the Job controller) in each round.
     ip_sequential: int
     ip_in_flight: int
     ip_rounds: int
-    ip_floor_rounds: int
     # 4. Kill cascade: root, children, grandchildren per child.
     kill_children: int
     kill_grandchildren: int
@@ -45,7 +44,7 @@ class Sizes:
 
 FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
              throughput_clients=32, throughput_requests=500, throughput_rounds=2,
-             ip_sequential=40, ip_in_flight=200, ip_rounds=2, ip_floor_rounds=6,
+             ip_sequential=40, ip_in_flight=200, ip_rounds=4,
              kill_children=10, kill_grandchildren=99,
              scale_jobs=2000, scale_family_size=100, scale_samples=100,
              real_answer_samples=20, real_kill_children=5, real_kill_grandchildren=24, real_kill_rounds=2,
@@ -53,7 +52,7 @@ FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
 
 QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               throughput_clients=8, throughput_requests=80, throughput_rounds=2,
-              ip_sequential=10, ip_in_flight=30, ip_rounds=1, ip_floor_rounds=1,
+              ip_sequential=10, ip_in_flight=30, ip_rounds=2,
               kill_children=5, kill_grandchildren=5,
               scale_jobs=200, scale_family_size=50, scale_samples=30,
               real_answer_samples=5, real_kill_children=3, real_kill_grandchildren=6, real_kill_rounds=1,
@@ -61,7 +60,7 @@ QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
 
 TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              throughput_clients=3, throughput_requests=6, throughput_rounds=1,
-             ip_sequential=2, ip_in_flight=4, ip_rounds=1, ip_floor_rounds=1,
+             ip_sequential=2, ip_in_flight=4, ip_rounds=1,
              kill_children=2, kill_grandchildren=2,
              scale_jobs=12, scale_family_size=6, scale_samples=4,
              real_answer_samples=2, real_kill_children=2, real_kill_grandchildren=2, real_kill_rounds=1,

@@ -22,12 +22,14 @@ class Tracker:
     """Follows the objects of one list call (a kind in a namespace, optionally selected by
     label) through a watch started from a list, and records with time.perf_counter():
     when each object first matched `match` (e.g. has a podIP), and when the set of
-    existing objects became empty. Used for both sides of each comparison."""
+    existing objects became empty. Used for both sides of each comparison. Objects are
+    known by `key` (default: their name)."""
 
     def __init__(self, call: ListCall, *, match: Callable[[JSON], bool] | None = None,
                  on_match: Callable[[str], None] | None = None, timeout: float = 1800.0,
-                 **selector: str) -> None:
+                 key: Callable[[JSON], str] | None = None, **selector: str) -> None:
         self.call = call
+        self.key: Callable[[JSON], str] = key or (lambda obj: str(obj["metadata"]["name"]))
         self.match = match
         self.on_match = on_match  # called with the name, once, when an object first matches
         self.timeout = int(timeout)
@@ -75,7 +77,7 @@ class Tracker:
 
     def _see(self, kind: str, obj: JSON) -> None:
         now = time.perf_counter()
-        name = str(obj["metadata"]["name"])
+        name = self.key(obj)
         if kind == "DELETED":
             self.present.discard(name)
             self.deleted[name] = now

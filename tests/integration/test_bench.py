@@ -20,11 +20,11 @@ pytestmark = pytest.mark.cluster
 FIGURES = {
     "submit_latency.p50", "submit_latency.p90", "submit_latency.p99",
     "throughput.rate", "throughput.errors", "throughput.missing",
-    "submit_to_ip.1.p50", "submit_to_ip.1.p90", "submit_to_ip.n.p50", "submit_to_ip.n.p90",
-    "submit_to_ip.floor.1.p50", "submit_to_ip.floor.n.p50",
-    "submit_to_ip.floor_watch.1.p50", "submit_to_ip.floor_watch.n.p50",
-    "submit_to_ip.floor_pod_read.1.p50", "submit_to_ip.floor_pod_read.n.p50", "submit_to_ip.floor_kopf.1.p50",
-    "submit_to_ip.floor_status.1.p50", "submit_to_ip.floor_status.n.p50",
+    *(f"submit_to_ip.{at}.{figure}" for at in ("1", "n")
+      for figure in ("p50_to_floor", "p50_to_job_controller", "p50", "p90")),
+    *(f"submit_to_ip.{path}.{at}.p50" for at in ("1", "n")
+      for path in ("job", "floor", "floor_watch", "floor_pod_read", "floor_status")),
+    "submit_to_ip.floor_kopf.1.p50",
     "kill_cascade.seconds", "kill_cascade.operator_stopped_seconds", "kill_cascade.killing_floor_seconds",
     "scale.operator_hwm_mb", "scale.operator_rss_mb", "scale.operator_restart_hwm_mb",
     "scale.shim_hwm_mb", "scale.shim_rss_mb", "scale.operator_startup_s", "scale.operator_startup_ip_s",
