@@ -21,9 +21,11 @@ class Sizes:
     ip_sequential: int
     ip_in_flight: int
     ip_rounds: int
-    # 4. Kill cascade: root, children, grandchildren per child.
+    # 4. Kill cascade: root, children, grandchildren per child; rounds, each killing one
+    #    family of ours and one of each of its floors.
     kill_children: int
     kill_grandchildren: int
+    kill_rounds: int
     # 5. Scale: live jobs, jobs per family, latency samples per path.
     scale_jobs: int
     scale_family_size: int
@@ -45,7 +47,7 @@ class Sizes:
 FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
              throughput_clients=32, throughput_requests=500, throughput_rounds=2,
              ip_sequential=40, ip_in_flight=200, ip_rounds=4,
-             kill_children=10, kill_grandchildren=99,
+             kill_children=10, kill_grandchildren=99, kill_rounds=2,
              scale_jobs=2000, scale_family_size=100, scale_samples=100,
              real_answer_samples=20, real_kill_children=5, real_kill_grandchildren=24, real_kill_rounds=2,
              measurement_timeout=1200.0)
@@ -53,7 +55,7 @@ FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
 QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               throughput_clients=8, throughput_requests=80, throughput_rounds=2,
               ip_sequential=10, ip_in_flight=30, ip_rounds=2,
-              kill_children=5, kill_grandchildren=5,
+              kill_children=5, kill_grandchildren=5, kill_rounds=1,
               scale_jobs=200, scale_family_size=50, scale_samples=30,
               real_answer_samples=5, real_kill_children=3, real_kill_grandchildren=6, real_kill_rounds=1,
               measurement_timeout=300.0)
@@ -61,7 +63,7 @@ QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
 TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              throughput_clients=3, throughput_requests=6, throughput_rounds=1,
              ip_sequential=2, ip_in_flight=4, ip_rounds=1,
-             kill_children=2, kill_grandchildren=2,
+             kill_children=2, kill_grandchildren=2, kill_rounds=1,
              scale_jobs=12, scale_family_size=6, scale_samples=4,
              real_answer_samples=2, real_kill_children=2, real_kill_grandchildren=2, real_kill_rounds=1,
              measurement_timeout=180.0)

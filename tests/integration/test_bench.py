@@ -25,7 +25,8 @@ FIGURES = {
     *(f"submit_to_ip.{path}.{at}.p50" for at in ("1", "n")
       for path in ("job", "floor", "floor_watch", "floor_pod_read", "floor_status")),
     "submit_to_ip.floor_kopf.1.p50",
-    "kill_cascade.seconds", "kill_cascade.operator_stopped_seconds", "kill_cascade.killing_floor_seconds",
+    "kill_cascade.to_gc_floor", "kill_cascade.seconds", "kill_cascade.operator_stopped_seconds",
+    "kill_cascade.killing_floor_seconds", "kill_cascade.to_killing_floor",
     "scale.operator_hwm_mb", "scale.operator_rss_mb", "scale.operator_restart_hwm_mb",
     "scale.shim_hwm_mb", "scale.shim_rss_mb", "scale.operator_startup_s", "scale.operator_startup_ip_s",
     "scale.jobdetail_p50", "scale.submit_p50",
