@@ -45,7 +45,7 @@ class Sizes:
 
 
 FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
-             throughput_clients=32, throughput_requests=500, throughput_rounds=2,
+             throughput_clients=32, throughput_requests=500, throughput_rounds=4,
              ip_sequential=40, ip_in_flight=200, ip_rounds=4,
              kill_children=10, kill_grandchildren=99, kill_rounds=2,
              scale_jobs=2000, scale_family_size=100, scale_samples=100,
