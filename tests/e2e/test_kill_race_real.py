@@ -12,7 +12,9 @@ known, and is counted apart.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -82,11 +84,16 @@ async def test_no_container_starts_under_a_job_being_killed(
     in_window = {j for p, j in seen.pods.owner.items() if j in children and seen.jobs.after_kill(str(j), seen.pods.created[p])}
     after: dict[str, float] = {}  # started after its kill was answered: how long after
     unknown = set()
+    # started after its Pod's deletion was seen: the kubelet started it all the same
+    after_pod_deleted: dict[str, float] = {}
     for job, at in started.items():
         if job in children:
             sent, answered_at = kill_of[seen.jobs.owner[job]][:2]
             if at > answered_at:
                 after[job] = at - answered_at
+                pod_deleted = seen.pods.killed.get(job)  # a job's Pod has the job's name
+                if pod_deleted is not None:
+                    after_pod_deleted[job] = at - pod_deleted.at
             elif at >= sent:
                 unknown.add(job)
     report("KillJob racing SubmitJob on the real node", races=len(races),
@@ -96,7 +103,43 @@ async def test_no_container_starts_under_a_job_being_killed(
            pods_created_after_kill_began=len(in_window),
            containers_started_after_kill_answered=len(after),
            started_after_kill_answered_s=sorted(round(d, 2) for d in after.values()),
+           started_after_pod_deletion_seen_s=sorted(round(d, 2) for d in after_pod_deleted.values()),
            containers_started_while_kill_in_flight=len(unknown))
     assert set(answered) <= children
     assert not set(answered) & late, "answered with a jobId, though created after a kill above it began"
     assert not started.keys() & late, "a container ran for a child created after a kill above it began"
+
+
+async def test_floor_the_kubelet_starts_containers_of_pods_deleted_before_they_ran(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str) -> None:
+    """The floor of the figure above, with nothing of ours: bare Pods deleted 0.2 to 1.5 s
+    after their create, before their containers run. The kubelet still starts some of
+    them (a sync already under way is not given up), then stops them."""
+    ns = real_namespace
+    root, root_ip = await collector_root(real_api, ns)  # a bare Pod's collector: no operator needed
+    core = client.CoreV1Api(real_api)
+    delays = [0.2, 0.5, 1.0, 1.5] * 2
+    deleted: dict[str, float] = {}
+
+    async def create_then_delete(i: int, delay: float) -> None:
+        name = f"bare-{i}"
+        env = [{"name": "DLWS_JOB_ID", "value": name},
+               {"name": "REPORT_TO", "value": f"http://{root_ip}:{COLLECTOR_PORT}/"}]
+        pod = {"metadata": {"name": name},
+               "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                        "containers": [{"name": "job", "image": JOB_IMAGE.ref, "command": ["python3", "-c", STARTED],
+                                        "env": env}]}}
+        await core.create_namespaced_pod(ns, pod)
+        await asyncio.sleep(delay)
+        await core.delete_namespaced_pod(name, ns)
+        deleted[name] = time.time()
+    await asyncio.gather(*(create_then_delete(i, d) for i, d in enumerate(delays)))
+
+    async def all_gone() -> bool:
+        return not {p.metadata.name for p in (await core.list_namespaced_pod(ns)).items} & deleted.keys()
+    await eventually(all_gone, timeout=180, what="the bare Pods gone")
+    started = {job: float(t) for job, t in reports(await logs(real_cluster, ns, root.name), "STARTED").items()}
+    after = sorted(round(started[p] - deleted[p], 2) for p in deleted if p in started and started[p] > deleted[p])
+    report("floor: bare Pods deleted before their containers ran", pods=len(delays), delays_s=delays,
+           containers_started=len(started.keys() & deleted.keys()), started_after_delete=len(after),
+           started_after_delete_s=after)

@@ -5,6 +5,7 @@ kill-race tests judge "created after the kill began" by these."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +19,13 @@ from dlws_contract.list_watch import ListWatch
 @dataclass(frozen=True)
 class Seen:
     """One object in one watch event: its name, its job (a DLWSJob's parent, a Pod's job),
-    the revision of the event's write, and whether it is being deleted."""
+    the revision of the event's write, whether it is being deleted, and when the watch
+    delivered it (this machine's clock: on a real node, the containers' clock too)."""
     name: str
     owner: str | None
     revision: int
     deleting: bool
+    at: float = field(default_factory=time.time, compare=False)
 
 
 def seen_job(obj: Mapping[str, Any]) -> Seen:
