@@ -25,6 +25,7 @@ from dlws_contract import resource
 
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
+TABLE: Final = "application/json;as=Table;v=v1;g=meta.k8s.io"  # what kubectl get prints
 PROXY_VARIABLES: Final = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -87,9 +88,10 @@ def job_path(namespace: str | None, name: str = "") -> str:
 
 async def send(api: ApiClient, method: str, path: str, *, query: Query = (),
                body: Mapping[str, Any] | None = None, content_type: str = JSON,
-               timeout: float) -> RESTResponse:
-    """One call; the answer unread (a watch streams it). The caller checks the status."""
-    headers = {"Accept": JSON}
+               timeout: float, accept: str = JSON) -> RESTResponse:
+    """One call; the answer unread (a watch streams it). The caller checks the status.
+    accept: e.g. TABLE, for the server-side table kubectl get prints."""
+    headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = content_type
     method, url, headers, payload, post = await api.param_serialize(
@@ -100,10 +102,10 @@ async def send(api: ApiClient, method: str, path: str, *, query: Query = (),
 
 async def request(api: ApiClient, method: str, path: str, *, query: Query = (),
                   body: Mapping[str, Any] | None = None, content_type: str = JSON,
-                  timeout: float) -> Object:
+                  timeout: float, accept: str = JSON) -> Object:
     """One call and its JSON answer; ApiException for any answer but 2xx."""
     response = await send(api, method, path, query=query, body=body, content_type=content_type,
-                          timeout=timeout)
+                          timeout=timeout, accept=accept)
     data = await response.read()  # type: ignore[no-untyped-call]
     if not 200 <= response.status <= 299:
         raise ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace"), data=None)

@@ -4,7 +4,8 @@
             ─▶ every job above alive (ancestry.py) ─▶ Pod; else Killing, no Pod
     Pod Pending, Running, Succeeded, Failed ─mirror_pod─▶ the same in the job's status
     Pod deleted from under a live job ─mirror_pod─▶ Failed (PodDeleted)
-    job deleted ─on_job_event─▶ Killing; the garbage collector removes its Pod and subtree
+    job deleted ─on_job_event─▶ Killing (the job killed, not each job below it: they show
+                 their deletionTimestamp); the garbage collector removes its Pod and subtree
 
 kopf calls run_job and on_job_event for DLWSJobs; the pod mirror (pod_mirror.py) calls
 mirror_pod for each changed Pod. Level-based and idempotent: every name is deterministic
@@ -120,22 +121,29 @@ async def on_job_event(type: str | None, body: kopf.Body, memo: Runtime, **_: An
         metrics.JOB_PHASES.forget(meta["uid"])
         memo.handled.forget(meta["uid"])
     elif meta.get("deletionTimestamp") and (body.get("status") or {}).get("phase") != phases.KILLING:
-        await mark_killing(memo, body)
+        metrics.JOB_PHASES.set(meta["uid"], phases.KILLING)
+        if killed_itself(memo, meta):
+            await mark_killing(memo, body)
+
+
+def killed_itself(memo: Runtime, meta: kopf.Meta) -> bool:
+    """The job a kill named, not one the garbage collector deletes because a job above it
+    is being deleted: only that one gets a Killing status and an Event. A kill of 1,001
+    jobs is then one write of ours, not 1,001 beside the collector's own; the jobs below
+    show their deletionTimestamp (the Killed column, and "killing" in JobDetail)."""
+    parent = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
+    parent_view = memo.jobs.view(meta["namespace"], parent) if parent else None
+    return parent_view is None or not parent_view.deleting
 
 
 @metrics.count_errors("mark_killing")
 @retry_transient("marking a job Killing")
 async def mark_killing(memo: Runtime, body: kopf.Body) -> None:
-    """A job being deleted shows Killing while garbage collection removes its subtree."""
+    """The job a kill named shows Killing while garbage collection removes its subtree."""
     meta = body["metadata"]
     await memo.kube.patch_status(job_path(meta["namespace"], meta["name"]), killing_status())
-    metrics.JOB_PHASES.set(meta["uid"], phases.KILLING)
-    parent = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
-    parent_view = memo.jobs.view(meta["namespace"], parent) if parent else None
-    if parent_view is None or not parent_view.deleting:
-        # One Event for the job that was killed, not one per job of its subtree.
-        post_event(memo.events, JobRef.of(meta), type="Normal", reason="Killing",
-                   message="deleting the job's pod and every job it submitted")
+    post_event(memo.events, JobRef.of(meta), type="Normal", reason="Killing",
+               message="deleting the job's pod and every job it submitted")
 
 
 @metrics.count_errors("mirror_pod")
