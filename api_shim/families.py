@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from api_shim.errors import Forbidden
 from api_shim.job_index import JobIndex
@@ -18,6 +18,10 @@ from api_shim.store import JobStore, Unavailable
 from dlws_contract import tokens
 
 log = logging.getLogger(__name__)
+
+# Seconds SubmitJob waits for the watch to deliver its own create before it asks the API
+# server instead (a watch hop is usually milliseconds, and costs the API server nothing).
+INDEX_CATCH_UP: Final = 2.0
 
 
 class ChainKilled(Exception):
@@ -99,25 +103,35 @@ class Family:
 
     async def create_below(self, body: Mapping[str, Any], chain: Sequence[JobRecord]) -> Mapping[str, Any]:
         """Creates the child `body` below chain[0] (chain: up to the root) and keeps it only
-        if, read from the API server after the create, every job of chain is still there
-        and not being deleted; otherwise deletes it again and raises ChainKilled.
+        if, after the create, every job of chain is still there and not being deleted;
+        otherwise deletes it again and raises ChainKilled.
 
-        Linearizable: the reads (all at once, no resourceVersion: quorum reads) begin after
-        the create's write, so a kill written before the child was made is seen. A kill
-        written after the reads came after this decision, and takes the child with it: the
+        Linearizable: what is read after the create's write includes every kill written
+        before it. Usually the index says, once its watch has delivered the child's own
+        create (one ordered stream: every earlier write, every kill above it included);
+        if that takes longer than INDEX_CATCH_UP, the API server does (quorum GETs). A
+        kill written after that came after this decision, and takes the child with it: the
         child is its parent's dependent (blockOwnerDeletion) from its first moment.
         """
         made = await self._store.create(self.namespace, body)
-        try:
-            fresh = await asyncio.gather(*(self._store.read(self.namespace, job.name) for job in chain))
-        except Unavailable:
-            await self._withdraw(made)  # unconfirmed: the caller gets a 503, not a jobId
-            raise
-        dying = next((job for job, obj in zip(chain, fresh) if not still_there(job, obj)), None)
+        meta = made["metadata"]
+        if await self._index.wait_for_job(self.namespace, str(meta["name"]), str(meta["uid"]), INDEX_CATCH_UP):
+            dying = next((job for job in chain if not self._still_indexed(job)), None)
+        else:
+            try:
+                fresh = await asyncio.gather(*(self._store.read(self.namespace, job.name) for job in chain))
+            except Unavailable:
+                await self._withdraw(made)  # unconfirmed: the caller gets a 503, not a jobId
+                raise
+            dying = next((job for job, obj in zip(chain, fresh) if not still_there(job, obj)), None)
         if dying is not None:
             await self._withdraw(made)
-            raise ChainKilled(dying, str(made["metadata"]["name"]))
+            raise ChainKilled(dying, str(meta["name"]))
         return made
+
+    def _still_indexed(self, job: JobRecord) -> bool:
+        now = self._index.get(self.namespace, job.name)
+        return now is not None and now.uid == job.uid and not now.deleting
 
     async def _withdraw(self, made: Mapping[str, Any]) -> None:
         meta = made["metadata"]

@@ -2,10 +2,11 @@
 
 It answers, without an API call: which job is the valid root of a family digest, how
 many live jobs a family has, and a job by (namespace, name). A request can also wait here for a
-change to one job (GetJobIP `wait`), which the watch delivers.
+change to one job (GetJobIP `wait`), or for the watch to deliver a job just created
+(SubmitJob's confirmation), which the watch delivers.
 
 Synchronous bookkeeping on the event loop: no locks are needed, and no method awaits
-except `wait_for_change`.
+except `wait_for_change` and `wait_for_job`.
 """
 from __future__ import annotations
 
@@ -103,6 +104,18 @@ class JobIndex:
         for waiter in self._waiters.pop(key, ()):
             if not waiter.done():
                 waiter.set_result(None)
+
+    async def wait_for_job(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
+        """Waits until the index holds this job (this uid). The watch is one stream in
+        etcd's order, so every write before the job's create has then been applied here too.
+        False if timeout passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (job := self.get(namespace, name)) is None or job.uid != uid:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or not await self.wait_for_change(namespace, name, remaining):
+                return False
+        return True
 
     async def wait_for_change(self, namespace: str, name: str, timeout: float) -> bool:
         """Waits until the job is added, changed or removed; False if timeout passed first."""

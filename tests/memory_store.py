@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import datetime
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from api_shim.job_index import JobIndex
@@ -28,6 +28,9 @@ class MemoryJobStore:
         # When True, creates, deletes and vanishings are not indexed: the watch has not
         # delivered them yet, while reads (quorum reads in production) see them.
         self.index_lag = False
+        # Called inside the next creates, before the object is stored: a write that lands
+        # on the API server just before a create (a kill, say).
+        self.before_create: Callable[[], None] | None = None
 
     @property
     def index(self) -> JobIndex:
@@ -79,6 +82,8 @@ class MemoryJobStore:
             raise Rejected(f"dlwsjobs {name!r} already exists")
         if body["metadata"].get("namespace", namespace) != namespace:
             raise Rejected("the namespace of the provided object does not match the request")
+        if self.before_create is not None:
+            self.before_create()
         return copy.deepcopy(self.put(body, indexed=not self.index_lag))
 
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
@@ -92,6 +97,13 @@ class MemoryJobStore:
         if not self.index_lag:
             self._index.upsert(record_from_object(obj))
         return Deleted.ACCEPTED
+
+    def mark_deleting(self, namespace: str, name: str) -> None:
+        """A foreground delete begun by some other client, seen by the index at once."""
+        obj = self.objects[(namespace, name)]
+        obj["metadata"].setdefault("deletionTimestamp",
+                                   datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self._index.upsert(record_from_object(obj))
 
     def vanish(self, namespace: str, name: str) -> None:
         """The end of a deletion: the object is gone."""

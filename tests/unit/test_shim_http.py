@@ -13,6 +13,7 @@ import pytest
 import yarl
 from aiohttp.test_utils import TestClient
 
+from api_shim import families
 from api_shim.app import init_app
 from api_shim.settings import Settings
 from api_shim.store import Rejected, Unavailable
@@ -28,6 +29,12 @@ KILL_OK = "Success, the job is scheduled to be terminated."
 
 Client = TestClient  # type: ignore[type-arg]
 MakeClient = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture(autouse=True)
+def quick_index_catch_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With index_lag the index never catches up: SubmitJob asks the API server sooner."""
+    monkeypatch.setattr(families, "INDEX_CATCH_UP", 0.05)
 
 
 @pytest.fixture
@@ -188,9 +195,9 @@ async def test_a_killed_familys_token_stops_working(client: Client, store: Memor
 # --- SubmitJob ---------------------------------------------------------------------------
 
 
-async def test_submit_makes_one_create_then_reads_each_job_above(client: Client, store: MemoryJobStore) -> None:
+async def test_submit_makes_one_create_confirmed_by_the_index(client: Client, store: MemoryJobStore) -> None:
     job_id = (await submit(client, userName="mallory", userId="0"))["jobId"]
-    assert store.calls == [f"create {NS}/{job_id}", f"read {NS}/root-a"]
+    assert store.calls == [f"create {NS}/{job_id}"]  # the watch delivered it: no read needed
     (child,) = children(store)
     meta = child["metadata"]
     assert meta["name"] == job_id and meta["namespace"] == NS
@@ -289,6 +296,18 @@ async def test_a_kill_the_index_has_not_seen_refuses_and_deletes_the_child(
     assert TOKEN not in caplog.text
 
 
+async def test_a_kill_just_before_the_create_is_seen_in_the_index_after_it(
+        client: Client, store: MemoryJobStore) -> None:
+    mid = (await submit(client))["jobId"]
+    leaf = (await submit(client, parentJobId=mid))["jobId"]
+    store.before_create = lambda: store.mark_deleting(NS, mid)  # after the index's first look
+    store.calls.clear()
+    body = await submit(client, parentJobId=leaf)
+    assert "being killed" in body["error"] and "jobId" not in body
+    made = store.calls[0].removeprefix(f"create {NS}/")
+    assert store.calls == [f"create {NS}/{made}", f"delete {NS}/{made}"]  # no read: the index knew
+
+
 async def test_a_parent_gone_from_the_api_server_gets_no_child(client: Client, store: MemoryJobStore) -> None:
     mid = (await submit(client))["jobId"]
     store.index_lag = True
@@ -300,6 +319,7 @@ async def test_a_parent_gone_from_the_api_server_gets_no_child(client: Client, s
 async def test_a_parent_made_again_under_its_name_is_not_the_parent(client: Client, store: MemoryJobStore) -> None:
     mid = (await submit(client))["jobId"]
     store.objects[(NS, mid)]["metadata"]["uid"] = "another-uid"  # the index still has the first
+    store.index_lag = True  # and does not catch up: the API server is asked
     assert "being killed" in (await submit(client, parentJobId=mid))["error"]
 
 
@@ -308,6 +328,7 @@ async def test_api_server_down_while_confirming_is_503_and_the_child_deleted(
     async def failing_read(namespace: str, name: str) -> Any:
         raise Unavailable("the Kubernetes API failed while reading a job; try again")
     monkeypatch.setattr(store, "read", failing_read)
+    store.index_lag = True  # the watch does not deliver the child: the API server is asked
     resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
     assert resp.status == 503 and "jobId" not in await resp.json()
     (child,) = children(store)

@@ -181,3 +181,18 @@ def test_another_watch_error_is_raised_for_a_retry() -> None:
     w = watcher()
     with pytest.raises(ApiException):
         w.apply({"type": "ERROR", "object": {"kind": "Status", "code": 500, "message": "etcd"}}, "9")
+
+
+async def test_wait_for_job_returns_once_the_watch_delivers_that_job() -> None:
+    index = JobIndex()
+
+    def version(uid: str) -> JobRecord:
+        o = obj("late")
+        o["metadata"]["uid"] = uid
+        return record_from_object(o)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.01, index.upsert, version("u0"))  # an older job of that name first
+    loop.call_later(0.02, index.upsert, version("u1"))
+    assert await index.wait_for_job("ns", "late", "u1", timeout=5)
+    assert not await index.wait_for_job("ns", "late", "u2", timeout=0.05)
+    assert not await index.wait_for_job("ns", "never", "u3", timeout=0.05)
