@@ -1,14 +1,16 @@
 """Whether a job and every job above it are alive, asked right before its Pod is made:
 no Pod is made for a job whose parent, or any job above it, is being killed or is gone.
 
-The job index can say "being killed" for certain (a deletionTimestamp is never taken
-back), and that answer costs no call. It cannot say "alive": its watch may not have
-delivered a kill yet. Only the API server can: one quorum GET per job of the chain, all
-at once, right before the create. What remains is the time from those reads to the Pod's
-create (two round trips at most; tens of ms on a busy API server, measured by
-metrics.POD_CREATE_WINDOW): a kill written in it comes before the Pod, which the garbage
-collector then deletes with its job. No read can close it: Kubernetes has no write of
-one object conditional on another.
+The job watch (indexes.WatchedJobs) is one stream in etcd's order: once it has delivered
+the job's own create, it holds every write made before it, every kill above the job
+included, and answers with no call. Should the watch lag by more than CATCH_UP, the API
+server answers instead: one quorum GET per job of the chain, all at once.
+
+What remains is the time from that answer to the Pod's create (the watch's lag behind
+the API server, or the GETs' round trip, then the create: metrics.POD_CREATE_WINDOW): a
+kill written in it comes before the Pod, which the garbage collector then deletes with
+its job. No read can close it: Kubernetes has no write of one object conditional on
+another. A job created after a kill above it began never gets a Pod.
 """
 import asyncio
 from collections.abc import Mapping
@@ -20,12 +22,14 @@ from dlws_operator.indexes import JobId, JobLookup, parent_of
 
 # Far deeper than any family the shim admits; forged parent labels that loop stop here.
 MAX_HOPS: Final = 64
+# Seconds to wait for the job watch to deliver a new job before asking the API server.
+CATCH_UP: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     """The first job of the chain found being killed or gone (None: all alive), and
-    who said so: "index" (no call made) or "api"."""
+    who said so: "watch" (no call made) or "api"."""
     dying: str | None
     by: str
 
@@ -43,9 +47,25 @@ def alive(job: JobId, fresh: Mapping[str, Any] | None) -> bool:
     return same_job(job, str(meta.get("uid", ""))) and not meta.get("deletionTimestamp")
 
 
+def chain_in_watch(jobs: JobLookup, namespace: str, job: JobId) -> Found:
+    """The chain as the job watch holds it, once it has delivered `job`: a job above it
+    that is not there was deleted before it, or since."""
+    seen: list[JobId] = []
+    current: JobId | None = job
+    while current is not None and current not in seen and len(seen) <= MAX_HOPS:
+        seen.append(current)
+        view = jobs.view(namespace, current.name)
+        if view is None or not same_job(current, view.uid) or view.deleting:
+            return Found(current.name, "watch")
+        current = view.parent
+    return Found(None, "watch")
+
+
 async def check_chain(kube: Kube, jobs: JobLookup, meta: Mapping[str, Any]) -> Found:
     """Looks at the job of `meta` and every job above it, up to its root."""
     namespace = str(meta["namespace"])
+    if await jobs.delivered(namespace, str(meta["name"]), str(meta["uid"]), CATCH_UP):
+        return chain_in_watch(jobs, namespace, JobId(str(meta["name"]), str(meta["uid"])))
     chain: list[JobId] = []
     job: JobId | None = JobId(str(meta["name"]), str(meta["uid"]))
     while job is not None and job not in chain and len(chain) <= MAX_HOPS:
@@ -53,11 +73,11 @@ async def check_chain(kube: Kube, jobs: JobLookup, meta: Mapping[str, Any]) -> F
         view = jobs.view(namespace, job.name)
         if view is not None and same_job(job, view.uid):
             if view.deleting:
-                return Found(job.name, "index")
+                return Found(job.name, "watch")
             job = view.parent
             continue
-        # Not indexed yet (kopf indexes each job in its own worker), or the index still
-        # holds an older job of that name: the API server says who is above.
+        # Not in the lagging watch yet, or it still holds an older job of that name: the
+        # API server says who is above.
         obj = await kube.get(job_path(namespace, job.name))
         if obj is None or not alive(job, obj):
             return Found(job.name, "api")

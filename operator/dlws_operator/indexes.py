@@ -1,16 +1,22 @@
-"""What the operator remembers of jobs between events: a kopf index, fed by the watch kopf
-already runs, so handlers answer "is this job being deleted?" or "is its status already
-this?" without a call to the API server. The pod mirror reads it through JobLookup.
-kopf runs no job handler before the index holds every job; the first one to run says so
-(IndexedJobs.mark_complete)."""
+"""What the operator remembers of jobs between events: our own list + watch of DLWSJobs
+(dlws_contract.list_watch), so handlers answer "is this job being deleted?" or "is its
+status already this?" without a call to the API server. The pod mirror and the lifecycle
+read it through JobLookup.
+
+Not kopf's index: kopf updates an index in each object's own worker, so it can hold a
+job's create before an earlier kill of its parent. One watch is one stream in etcd's
+order: once it has delivered a job, it has applied every write made before that job,
+which is what ancestry.py needs to know, without asking the API server.
+"""
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import kopf
+from kubernetes.aio.client.api_client import ApiClient
 
-from dlws_contract import resource
+from dlws_contract import kube_api, resource
+from dlws_contract.list_watch import ListWatch
 from dlws_operator.status import status_key
 
 
@@ -54,28 +60,91 @@ class JobLookup(Protocol):
     async def complete(self) -> None:
         """Returns once every job that existed at start-up can be looked up."""
 
+    async def delivered(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
+        """Waits until this job (this uid) is held, and with it every write made before
+        its create; False if timeout passed first."""
 
-class IndexedJobs:
-    """JobLookup over kopf's job index."""
 
-    def __init__(self, index: kopf.Index[tuple[str, str], JobView]) -> None:
-        self._index = index
-        self._complete = asyncio.Event()
+Key = tuple[str, str]  # (namespace, name)
+Keyed = tuple[Key, JobView]
+
+
+def keyed_view(obj: Mapping[str, Any]) -> Keyed:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace", "")), str(meta.get("name", ""))), job_view(meta, obj.get("status") or {})
+
+
+class WatchedJobs:
+    """JobLookup over a list + watch of DLWSJobs per namespace watched (one for all when
+    none is named); a family lives in one namespace, so one stream orders its writes."""
+
+    def __init__(self, api: ApiClient, *, namespaces: list[str], request_timeout: float) -> None:
+        self._views: dict[Key, JobView] = {}
+        self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
+        self.watches: list[ListWatch[Keyed]] = [
+            ListWatch(api, kube_api.collection_path(resource.GROUP, resource.VERSION, resource.PLURAL, ns),
+                      _Feed(self, ns), keyed_view, request_timeout=request_timeout, what="DLWSJobs")
+            for ns in (namespaces or [None])]  # type: ignore[list-item]  # None: every namespace
+
+    async def run(self) -> None:
+        """Runs until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for watch in self.watches:
+                group.create_task(watch.run())
 
     def view(self, namespace: str, name: str) -> JobView | None:
-        store = self._index.get((namespace, name))
-        return next(iter(store), None) if store is not None else None
-
-    def mark_complete(self) -> None:
-        self._complete.set()
+        return self._views.get((namespace, name))
 
     async def complete(self) -> None:
-        await self._complete.wait()
+        for watch in self.watches:
+            await watch.synced.wait()
+
+    async def delivered(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        key = (namespace, name)
+        while (view := self._views.get(key)) is None or view.uid != uid:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(key, set()).add(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                return False
+            finally:
+                self._waiters.get(key, set()).discard(waiter)
+        return True
+
+    def set_view(self, key: Key, view: JobView | None) -> None:
+        if view is None:
+            self._views.pop(key, None)
+        else:
+            self._views[key] = view
+        for waiter in self._waiters.pop(key, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
 
-# A coroutine, although it never awaits: kopf runs a plain function in a thread pool,
-# which for a three-line function costs more than the function itself, on every event.
-@kopf.index(resource.GROUP, resource.VERSION, resource.PLURAL)
-async def job_index(namespace: str | None, name: str | None, meta: kopf.Meta, status: kopf.Status,
-                    **_: Any) -> dict[tuple[str, str], JobView]:
-    return {(namespace or "", name or ""): job_view(meta, status)}
+class _Feed:
+    """The ListWatch cache protocol over WatchedJobs, for the watch of one namespace (None:
+    of all)."""
+
+    def __init__(self, jobs: WatchedJobs, namespace: str | None) -> None:
+        self.jobs = jobs
+        self.namespace = namespace
+
+    def replace_all(self, objects: list[Keyed]) -> None:
+        fresh = dict(objects)
+        for key in [k for k in self.jobs._views
+                    if k not in fresh and (self.namespace is None or k[0] == self.namespace)]:
+            self.jobs.set_view(key, None)
+        for key, view in fresh.items():
+            self.jobs.set_view(key, view)
+
+    def upsert(self, obj: Keyed) -> None:
+        self.jobs.set_view(*obj)
+
+    def remove(self, obj: Keyed) -> None:
+        self.jobs.set_view(obj[0], None)

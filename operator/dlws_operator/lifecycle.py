@@ -60,6 +60,7 @@ def refuse(patch: kopf.Patch, memo: Runtime, job: JobRef, reason: str, problem: 
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
                   memo: Runtime, logger: kopf.Logger, **_: Any) -> None:
     await memo.pods.synced()  # "is its pod there?" needs every pod listed
+    await memo.jobs.complete()  # and "is its parent alive?" every job
     if meta.get("deletionTimestamp") or already_running(meta, status, memo.pods.cache):
         return
     try:
@@ -113,9 +114,6 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
 @kopf.on.event(*JOBS)
 async def on_job_event(type: str | None, body: kopf.Body, memo: Runtime, **_: Any) -> None:
     """Every event of every job (one handler, not three: each costs kopf a handler run)."""
-    # kopf runs no job handler before its job index holds every job: from now on, the pod
-    # mirror may compare pods with their jobs.
-    memo.jobs.mark_complete()
     meta = body["metadata"]
     if type == "DELETED":
         metrics.JOB_PHASES.forget(meta["uid"])

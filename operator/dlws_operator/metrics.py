@@ -20,7 +20,7 @@ RECONCILE_ERRORS = Counter("dlws_operator_reconcile_errors_total", "Handler runs
 PODS_WITHHELD = Counter(
     "dlws_operator_pods_withheld_total",
     "Pods not made because their job or a job above it was being killed or gone (ancestry.py), "
-    "by who said so: the job index or the API server", ["by"])
+    "by who said so: the job watch or the API server", ["by"])
 POD_CREATE_WINDOW = Histogram(
     "dlws_operator_pod_create_window_seconds",
     "From the check that a job's chain is alive to its Pod created: a kill in this time "

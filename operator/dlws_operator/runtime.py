@@ -5,10 +5,9 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-import kopf
 
 from dlws_operator.event_poster import EventPoster
-from dlws_operator.indexes import IndexedJobs, JobView
+from dlws_operator.indexes import WatchedJobs
 from dlws_operator.kopf_config import HandledJobs
 from dlws_operator.pod_mirror import PodMirror, Reconcile
 from dlws_contract.kube_api import Kube, core_path, new_api_client
@@ -28,17 +27,19 @@ class Runtime:
     handled: HandledJobs = field(default_factory=HandledJobs)  # jobs kopf has handled
     # Made by start():
     kube: Kube = field(init=False)
-    jobs: IndexedJobs = field(init=False)
+    jobs: WatchedJobs = field(init=False)
     events: EventPoster = field(init=False)
     pods: PodMirror = field(init=False)
     starts: asyncio.Semaphore = field(init=False)  # job starts at once: see OperatorSettings
-    # The pod mirror and the event poster, which run beside kopf for the operator's life.
+    # The job watch, the pod mirror and the event poster, which run beside kopf for the
+    # operator's life.
     background: asyncio.Task[None] | None = None
 
-    async def start(self, job_index: kopf.Index[tuple[str, str], JobView], reconcile: Reconcile) -> None:
+    async def start(self, reconcile: Reconcile) -> None:
         self.kube = Kube(await new_api_client(os.environ.get("KUBECONFIG"), pool=API_POOL),
                          self.settings.request_timeout)
-        self.jobs = IndexedJobs(job_index)
+        self.jobs = WatchedJobs(self.kube.api, namespaces=self.namespaces,
+                                request_timeout=self.settings.request_timeout)
         self.events = EventPoster(self._post_event)
         self.pods = PodMirror(self.kube.api, self.jobs, namespaces=self.namespaces,
                               request_timeout=self.settings.request_timeout)
@@ -51,6 +52,7 @@ class Runtime:
 
     async def _beside_kopf(self, reconcile: Reconcile) -> None:
         async with asyncio.TaskGroup() as group:  # if one stops, both do (app.pod_mirror_running)
+            group.create_task(self.jobs.run())
             group.create_task(self.pods.run(reconcile))
             group.create_task(self.events.run())
 

@@ -1,6 +1,7 @@
 """The check made right before a job's Pod: the job and every job above it alive.
 
-The job index answers "being killed" alone; "alive" always comes from the API server."""
+Once the job watch has delivered the job, it answers alone (one ordered stream); while it
+lags, it answers "being killed" alone and "alive" comes from the API server."""
 from typing import Any
 
 from dlws_contract import resource
@@ -37,16 +38,22 @@ class Api:
 
 
 class Index:
-    """The job index, as its watch has delivered the objects."""
+    """The job watch, as it has delivered the objects; `caught_up`: whether it has
+    delivered the job asked about (else it lags behind the API server)."""
 
-    def __init__(self, *objects: dict[str, Any]) -> None:
+    def __init__(self, *objects: dict[str, Any], caught_up: bool = False) -> None:
         self.views = {o["metadata"]["name"]: job_view(o["metadata"], {}) for o in objects}
+        self.caught_up = caught_up
 
     def view(self, namespace: str, name: str) -> JobView | None:
         return self.views.get(name)
 
     async def complete(self) -> None:
         pass
+
+    async def delivered(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
+        view = self.views.get(name)
+        return self.caught_up and view is not None and view.uid == uid
 
 
 FAMILY = (job("root"), job("mid", "root"), job("leaf", "mid"))
@@ -74,7 +81,7 @@ async def test_all_alive_is_asked_of_the_api_server_for_every_job_of_the_chain()
 async def test_a_kill_the_index_has_seen_refuses_without_a_call() -> None:
     api = Api(*FAMILY)
     index = Index(job("root", deleting=True), FAMILY[1], FAMILY[2])
-    assert await check_chain(api, index, FAMILY[2]["metadata"]) == Found("root", "index")  # type: ignore[arg-type]
+    assert await check_chain(api, index, FAMILY[2]["metadata"]) == Found("root", "watch")  # type: ignore[arg-type]
     assert api.gets == []
 
 
@@ -107,3 +114,20 @@ async def test_parent_labels_that_loop_end_the_walk() -> None:
     api = Api(a, b)
     assert await check_chain(api, Index(a, b), a["metadata"]) == Found(None, "api")  # type: ignore[arg-type]
     assert sorted(api.gets) == ["a", "b"]
+
+
+async def test_a_watch_that_delivered_the_job_answers_alive_without_a_call() -> None:
+    api = Api(*FAMILY)
+    found = await check_chain(api, Index(*FAMILY, caught_up=True), FAMILY[2]["metadata"])  # type: ignore[arg-type]
+    assert found == Found(None, "watch") and api.gets == []
+
+
+async def test_a_watch_that_delivered_the_job_knows_every_kill_before_it() -> None:
+    api = Api(*FAMILY)
+    dying = Index(job("root", deleting=True), *FAMILY[1:], caught_up=True)
+    assert await check_chain(api, dying, FAMILY[2]["metadata"]) == Found("root", "watch")  # type: ignore[arg-type]
+    gone = Index(FAMILY[0], FAMILY[2], caught_up=True)  # mid deleted: no longer in the watch
+    assert await check_chain(api, gone, FAMILY[2]["metadata"]) == Found("mid", "watch")  # type: ignore[arg-type]
+    again = Index(FAMILY[0], job("mid", "root", uid="made-again"), FAMILY[2], caught_up=True)
+    assert await check_chain(api, again, FAMILY[2]["metadata"]) == Found("mid", "watch")  # type: ignore[arg-type]
+    assert api.gets == []
