@@ -10,13 +10,13 @@ except `wait_for_change` and `wait_for_job`.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
 from typing import Final
 
 from api_shim.records import JobRecord
+from dlws_contract.change_waiters import ChangeWaiters
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class JobIndex:
         # Live jobs by (family digest, namespace), kept up to date as jobs change, since
         # SubmitJob reads it on every call.
         self._live: Counter[tuple[str, str]] = Counter()
-        self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
+        self._waiters: ChangeWaiters[Key] = ChangeWaiters()
         # True once a full list has been loaded: before that, "not found" means nothing.
         self.synced = False
 
@@ -70,13 +70,13 @@ class JobIndex:
             self._live[(job.family, job.namespace)] += 1
         if job.family and job.is_family_root:
             self._roots.setdefault(job.family, set()).add(job.key)
-        self._notify(job.key)
+        self._waiters.notify(job.key)
 
     def remove(self, namespace: str, name: str) -> None:
         old = self._jobs.pop((namespace, name), None)
         if old is not None:
             self._unlink(old)
-            self._notify(old.key)
+            self._waiters.notify(old.key)
 
     def replace_all(self, jobs: Iterable[JobRecord]) -> None:
         """Loads a full list (first sync, or a relist after the watch expired)."""
@@ -100,36 +100,15 @@ class JobIndex:
 
     # --- waiting for a job to change ----------------------------------------------------
 
-    def _notify(self, key: Key) -> None:
-        for waiter in self._waiters.pop(key, ()):
-            if not waiter.done():
-                waiter.set_result(None)
-
     async def wait_for_job(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
         """Waits until the index holds this job (this uid). The watch is one stream in
         etcd's order, so every write before the job's create has then been applied here too.
         False if timeout passed first."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (job := self.get(namespace, name)) is None or job.uid != uid:
-            remaining = deadline - loop.time()
-            if remaining <= 0 or not await self.wait_for_change(namespace, name, remaining):
-                return False
-        return True
+        def held() -> bool:
+            job = self.get(namespace, name)
+            return job is not None and job.uid == uid
+        return await self._waiters.until((namespace, name), held, timeout)
 
     async def wait_for_change(self, namespace: str, name: str, timeout: float) -> bool:
         """Waits until the job is added, changed or removed; False if timeout passed first."""
-        key = (namespace, name)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(key, set()).add(waiter)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            waiters = self._waiters.get(key)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[key]
+        return await self._waiters.wait((namespace, name), timeout)

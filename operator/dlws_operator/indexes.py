@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from kubernetes.aio.client.api_client import ApiClient
 
 from dlws_contract import kube_api, resource
+from dlws_contract.change_waiters import ChangeWaiters
 from dlws_contract.list_watch import ListWatch
 from dlws_operator.status import status_key
 
@@ -80,7 +81,7 @@ class WatchedJobs:
 
     def __init__(self, api: ApiClient, *, namespaces: list[str], request_timeout: float) -> None:
         self._views: dict[Key, JobView] = {}
-        self._waiters: dict[Key, set[asyncio.Future[None]]] = {}
+        self._waiters: ChangeWaiters[Key] = ChangeWaiters()
         self.watches: list[ListWatch[Keyed]] = [
             ListWatch(api, kube_api.collection_path(resource.GROUP, resource.VERSION, resource.PLURAL, ns),
                       _Feed(self, ns), keyed_view, request_timeout=request_timeout, what="DLWSJobs")
@@ -100,31 +101,17 @@ class WatchedJobs:
             await watch.synced.wait()
 
     async def delivered(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        key = (namespace, name)
-        while (view := self._views.get(key)) is None or view.uid != uid:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._waiters.setdefault(key, set()).add(waiter)
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except TimeoutError:
-                return False
-            finally:
-                self._waiters.get(key, set()).discard(waiter)
-        return True
+        def held() -> bool:
+            view = self._views.get((namespace, name))
+            return view is not None and view.uid == uid
+        return await self._waiters.until((namespace, name), held, timeout)
 
     def set_view(self, key: Key, view: JobView | None) -> None:
         if view is None:
             self._views.pop(key, None)
         else:
             self._views[key] = view
-        for waiter in self._waiters.pop(key, ()):
-            if not waiter.done():
-                waiter.set_result(None)
+        self._waiters.notify(key)
 
 
 class _Feed:
