@@ -2,7 +2,7 @@
 
 A job is looked up in the watch-fed index first; the API server is asked only for a job
 created so recently that the watch has not delivered it yet, and for whether the jobs
-above a new child are still alive (the index may not have seen a kill yet).
+above a new child are still alive when the watch is slow to deliver that child.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ INDEX_CATCH_UP: Final = 2.0
 
 
 class ChainKilled(Exception):
-    """A job above a new child was being deleted, or gone, when the API server was asked
-    right after the child's create; the child has been deleted again."""
+    """A job above a new child was being deleted, or gone, as seen after the child's
+    create (Family.create_below); the child has been deleted again."""
 
     def __init__(self, dying: JobRecord, child: str) -> None:
         super().__init__(f"{dying.name} is being killed")

@@ -113,6 +113,13 @@ class WatchedJobs:
             self._views[key] = view
         self._waiters.notify(key)
 
+    def replace(self, namespace: str | None, fresh: dict[Key, JobView]) -> None:
+        """A (re)list of one namespace (None: of all): whatever is not in it is gone."""
+        for key in [k for k in self._views if k not in fresh and namespace in (None, k[0])]:
+            self.set_view(key, None)
+        for key, view in fresh.items():
+            self.set_view(key, view)
+
 
 class _Feed:
     """The ListWatch cache protocol over WatchedJobs, for the watch of one namespace (None:
@@ -123,12 +130,7 @@ class _Feed:
         self.namespace = namespace
 
     def replace_all(self, objects: list[Keyed]) -> None:
-        fresh = dict(objects)
-        for key in [k for k in self.jobs._views
-                    if k not in fresh and (self.namespace is None or k[0] == self.namespace)]:
-            self.jobs.set_view(key, None)
-        for key, view in fresh.items():
-            self.jobs.set_view(key, view)
+        self.jobs.replace(self.namespace, dict(objects))
 
     def upsert(self, obj: Keyed) -> None:
         self.jobs.set_view(*obj)
