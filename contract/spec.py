@@ -7,7 +7,10 @@ anything reaches Kubernetes.
 import json
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any, Final, NotRequired, TypedDict
+
+from dlws_contract.quantity import InvalidQuantity, parse_quantity
 
 SUPPORTED_TRAINING_TYPES: Final = ("RegularJob",)
 DISTRIBUTED_TRAINING_TYPES: Final = ("PSDistJob", "MPIDistJob")
@@ -29,6 +32,15 @@ RESERVED_ENV_NAMES: Final = frozenset({
     "POD_NAME", "POD_IP", "DLWS_DATA_PATH", "DLWS_WORK_PATH", "DLWS_JOB_PATH", "DLWS_LOG_DIR",
 })
 RESERVED_ENV_PREFIX: Final = "DLWS_"
+# CPU (cores) and memory (bytes) of a job, as DLWS named them, in request/limit pairs.
+CPU_FIELDS: Final = ("cpurequest", "cpulimit")
+MEMORY_FIELDS: Final = ("memoryrequest", "memorylimit")
+RESOURCE_FIELDS: Final = CPU_FIELDS + MEMORY_FIELDS
+MAX_CPU: Final = "4096"  # cores: above any node's, and far below what a quantity can hold
+MAX_MEMORY: Final = "1Pi"
+# gpuType becomes a node selector's value, so it must be a label value.
+MAX_GPU_TYPE: Final = 63
+GPU_TYPE_PATTERN: Final = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 
 
 class JobSpec(TypedDict):
@@ -47,6 +59,12 @@ class JobSpec(TypedDict):
     env: NotRequired[dict[str, str]]
     userName: NotRequired[str]
     userId: NotRequired[int]
+    cpurequest: NotRequired[str]
+    cpulimit: NotRequired[str]
+    memoryrequest: NotRequired[str]
+    memorylimit: NotRequired[str]
+    gpuType: NotRequired[str]
+    preemptionAllowed: NotRequired[bool]
 
 
 class InvalidJob(ValueError):
@@ -74,7 +92,8 @@ IGNORED_PARAMETERS: Final = frozenset({
 _DISTRIBUTED_COUNTS: Final = ("numps", "numpsworker", "nummpiworker")
 SUBMIT_PARAMETERS: Final = frozenset(
     set(_STRING_FIELDS) | {"resourcegpu", "interactivePort", "jobtrainingtype", "runningasroot",
-                           "env", "parentJobId"} | set(_DISTRIBUTED_COUNTS) | IGNORED_PARAMETERS
+                           "env", "parentJobId", "gpuType", "preemptionAllowed"}
+    | set(RESOURCE_FIELDS) | set(_DISTRIBUTED_COUNTS) | IGNORED_PARAMETERS
 )
 
 _TRUE: Final = {"1", "true", "yes"}
@@ -143,6 +162,48 @@ def parse_env(raw: object) -> dict[str, str]:
     return env
 
 
+def _quantity(name: str, raw: object) -> tuple[str, Fraction]:
+    """A CPU or memory quantity as given (a string, or a JSON number), and its value."""
+    cpu = name in CPU_FIELDS
+    example = "500m or 2" if cpu else "2048M or 4Gi"
+    text = str(raw).strip() if isinstance(raw, (str, int, float)) and not isinstance(raw, bool) else None
+    try:
+        if text is None:
+            raise InvalidQuantity(raw)
+        value = parse_quantity(text)
+    except InvalidQuantity:
+        raise InvalidJob(f"{name} must be a Kubernetes quantity such as {example}, not {str(raw)[:40]!r}") from None
+    if value <= 0:
+        raise InvalidJob(f"{name} must be above 0, not {text!r}")
+    top = MAX_CPU if cpu else MAX_MEMORY
+    if value > parse_quantity(top):
+        raise InvalidJob(f"{name} must be at most {top}{' cores' if cpu else ''}, not {text!r}")
+    return text, value
+
+
+def parse_resources(params: Mapping[str, Any]) -> dict[str, str]:
+    """cpurequest, cpulimit, memoryrequest, memorylimit among params, checked: each a
+    quantity above 0, and a request never above its limit. Missing ones stay missing:
+    the operator pairs them and applies the cluster's defaults (compute.py)."""
+    given: dict[str, str] = {}
+    for request, limit in (CPU_FIELDS, MEMORY_FIELDS):
+        values: dict[str, Fraction] = {}
+        for name in (request, limit):
+            if params.get(name) not in (None, ""):
+                given[name], values[name] = _quantity(name, params[name])
+        if len(values) == 2 and values[request] > values[limit]:
+            raise InvalidJob(f"{request} {given[request]} is above {limit} {given[limit]}: "
+                             "a request may not exceed its limit")
+    return given
+
+
+def parse_gpu_type(raw: object) -> str:
+    if not isinstance(raw, str) or len(raw.strip()) > MAX_GPU_TYPE or not re.fullmatch(GPU_TYPE_PATTERN, raw.strip()):
+        raise InvalidJob(f"gpuType must be a GPU type name (letters, digits, '-', '_', '.', "
+                         f"at most {MAX_GPU_TYPE}), not {str(raw)[:40]!r}")
+    return raw.strip()
+
+
 def spec_from_parameters(params: Mapping[str, Any]) -> JobSpec:
     """Turns SubmitJob parameters into a job spec, or raises InvalidJob with a clear message.
 
@@ -183,6 +244,11 @@ def spec_from_parameters(params: Mapping[str, Any]) -> JobSpec:
         spec["interactivePorts"] = _ports(params["interactivePort"])
     if "runningasroot" in params:
         spec["runningasroot"] = _bool("runningasroot", params["runningasroot"])
+    spec.update(parse_resources(params))
+    if params.get("gpuType") not in (None, ""):
+        spec["gpuType"] = parse_gpu_type(params["gpuType"])
+    if "preemptionAllowed" in params:
+        spec["preemptionAllowed"] = _bool("preemptionAllowed", params["preemptionAllowed"])
     if "env" in params:
         env = parse_env(params["env"])
         if env:

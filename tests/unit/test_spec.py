@@ -91,6 +91,24 @@ def test_crd_bounds_match_the_contract() -> None:
     assert set(props) >= set(specs.JobSpec.__annotations__)
 
 
+def test_crd_resources_match_the_contract() -> None:
+    from dlws_contract import quantity
+    props = crd_spec()
+    for name in specs.RESOURCE_FIELDS:
+        assert props[name]["pattern"] == quantity.QUANTITY_PATTERN
+        assert props[name]["maxLength"] == quantity.MAX_LENGTH
+        [rule] = props[name]["x-kubernetes-validations"]
+        top = specs.MAX_CPU if name in specs.CPU_FIELDS else specs.MAX_MEMORY
+        assert f"quantity('{top}')" in rule["rule"] and "quantity('0')" in rule["rule"]
+    assert props["gpuType"]["pattern"] == specs.GPU_TYPE_PATTERN
+    assert props["gpuType"]["maxLength"] == specs.MAX_GPU_TYPE
+    assert props["preemptionAllowed"] == props["preemptionAllowed"] | {"type": "boolean", "default": False}
+    schema = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    rules = " ".join(r["rule"] for r in schema["x-kubernetes-validations"])
+    for request, limit in (specs.CPU_FIELDS, specs.MEMORY_FIELDS):
+        assert f"quantity(self.{request}).compareTo(quantity(self.{limit})) <= 0" in rules
+
+
 def test_crd_names_match_the_contract() -> None:
     from dlws_contract import resource
     assert CRD["metadata"]["name"] == resource.CRD_NAME
@@ -102,6 +120,6 @@ def test_crd_names_match_the_contract() -> None:
 def test_crd_schema_properties_use_only_schema_keywords() -> None:
     allowed = {"type", "minLength", "maxLength", "default", "description", "minimum", "maximum",
                "items", "maxItems", "x-kubernetes-list-type", "x-kubernetes-validations",
-               "additionalProperties", "maxProperties"}
+               "additionalProperties", "maxProperties", "pattern"}
     for name, prop in crd_spec().items():
         assert set(prop) <= allowed, f"{name}: {set(prop) - allowed}"
