@@ -18,6 +18,9 @@ from dlws_contract import resource
 
 STORAGE_PREFIX = f"operator.{resource.GROUP}"
 MARKER = "kopf-managed"
+# Begins the TemporaryError of a job waiting for quota (lifecycle.wait_for_quota): kopf
+# would log it at ERROR and post it as an Event at every retry.
+WAITING_MARK = "waiting for room in the namespace:"
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +32,20 @@ def prepare(*, verbose: bool) -> None:
         # kopf logs two or three INFO lines per job event ("Handler 'on_job_event'
         # succeeded."): thousands a second in a burst or a kill. Warnings still show.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, QuietWaits) for f in objects.filters):
+        objects.addFilter(QuietWaits())
     patch_toggle_sets()
+
+
+class QuietWaits(logging.Filter):
+    """Drops kopf's "Handler 'run_job' failed temporarily: waiting for room ..." lines,
+    and with them the Events kopf would post for them (its Event poster is a handler of
+    the same logger): a job waiting for quota is not an error, and it says so once, in
+    its status and our own Event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return WAITING_MARK not in record.getMessage()
 
 
 def configure(settings: kopf.OperatorSettings, handled: HandledJobs) -> None:

@@ -14,15 +14,19 @@ any moment finds what it made instead of making it again. No handler here adds a
 finalizer: a kill never waits on us.
 """
 import datetime
+import logging
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, phases, resource
+from dlws_contract.compute import effective_resources
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating
 from dlws_operator import metrics, pod_spec
+from dlws_operator.kopf_config import WAITING_MARK
+from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
 from dlws_operator.ancestry import check_chain
 from dlws_operator.events import JobRef, post_event
 from dlws_operator.family import ensure_family, owned_by, verify_child
@@ -30,9 +34,11 @@ from dlws_operator.pod_cache import Change, PodCache
 from dlws_operator.retry import retry_transient
 from dlws_operator.runtime import Runtime
 from dlws_operator.status import (killing_status, pod_lost_status, refused_status, status_from_state,
-                                  status_key, withheld_status)
+                                  status_key, waiting_status, withheld_status)
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
+
+log = logging.getLogger(__name__)
 
 
 def is_root(labels: dict[str, str]) -> bool:
@@ -58,14 +64,14 @@ def refuse(patch: kopf.Patch, memo: Runtime, job: JobRef, reason: str, problem: 
 @kopf.on.create(*JOBS)
 @metrics.count_errors("run_job")
 async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                  memo: Runtime, logger: kopf.Logger, **_: Any) -> None:
+                  memo: Runtime, logger: kopf.Logger, retry: int = 0, **_: Any) -> None:
     await memo.pods.synced()  # "is its pod there?" needs every pod listed
     await memo.jobs.complete()  # and "is its parent alive?" every job
     if meta.get("deletionTimestamp") or already_running(meta, status, memo.pods.cache):
         return
     try:
         async with memo.starts:  # a bounded number at once: see OperatorSettings
-            await start_job(body, meta, status, patch, memo)
+            await start_job(body, meta, status, patch, memo, retry=retry)
     except ApiException as exc:
         if not namespace_terminating(exc):
             raise
@@ -73,7 +79,7 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
 
 
 async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: kopf.Patch,
-                    memo: Runtime) -> None:
+                    memo: Runtime, *, retry: int = 0) -> None:
     job = JobRef.of(meta)
     labels = dict(meta.get("labels") or {})
     if is_root(labels):
@@ -86,7 +92,12 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     elif (problem := await verify_child(memo.kube, body, memo.jobs)) is not None:
         refuse(patch, memo, job, "InvalidFamily", problem)
         return
-    pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api)
+    gpu_type = body["spec"].get("gpuType")
+    if gpu_type and memo.settings.gpu_types and gpu_type not in memo.settings.gpu_types:
+        known = ", ".join(sorted(memo.settings.gpu_types))
+        refuse(patch, memo, job, "UnknownGpuType", f"unknown gpuType {gpu_type!r}: this cluster has {known}")
+        return
+    pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api, settings=memo.settings)
     name = pod["metadata"]["name"]
     # Last, right before the create: a kill of the job or of any job above it that
     # reached the API server before this check gets no Pod made after it.
@@ -98,7 +109,16 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         metrics.JOB_PHASES.set(job.uid, phases.KILLING)
         patch.status.update(withheld_status(job.name, found.dying))
         return
-    if await memo.kube.create(core_path(job.namespace, "pods"), pod) is not None:
+    try:
+        made = await memo.kube.create(core_path(job.namespace, "pods"), pod)
+    except ApiException as exc:
+        if (refusal := pod_refusal(exc)) is None:
+            raise
+        if not refusal.waits:
+            refuse(patch, memo, job, refusal.reason, refusal.message)
+            return
+        wait_for_quota(body, status, patch, memo, refusal, retry)
+    if made is not None:
         metrics.POD_CREATE_WINDOW.observe(time.monotonic() - checked)
         metrics.PODS_CREATED.inc()
         post_event(memo.events, job, type="Normal", reason="PodCreated", message=f"created pod {name}")
@@ -109,6 +129,24 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
             return
     # status.podName is written with the pod's first mirrored status (mirror_pod), not
     # here: for a child job that is one status write and one watch event fewer.
+
+
+def wait_for_quota(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: Runtime,
+                   refusal: Refusal, retry: int) -> NoReturn:
+    """The namespace has no room for the job's Pod yet (refusals.py): says so in the job's
+    status (and an Event, once), then has kopf run run_job again after a backoff. kopf's
+    own ERROR line and Event for every retry are filtered out (kopf_config.WAITING_MARK):
+    the status and our Event tell it once, this log line at each try."""
+    job = JobRef.of(body["metadata"])
+    if status.get("reason") != refusal.reason or status.get("message") != refusal.message:
+        resources = effective_resources(body["spec"], memo.settings.resource_defaults)
+        patch.status.update(waiting_status(refusal.reason, refusal.message, resources, now=kube_api.timestamp()))
+    if status.get("reason") != refusal.reason:
+        post_event(memo.events, job, type="Warning", reason=refusal.reason, message=refusal.message)
+    delay = retry_delay(retry, memo.settings.quota_retry_max)
+    log.info("job %s/%s has no pod yet (%s: %s); trying again in %.0f s", job.namespace, job.name,
+             refusal.reason, refusal.message, delay)
+    raise kopf.TemporaryError(f"{WAITING_MARK} {refusal.reason}", delay=delay)
 
 
 @kopf.on.event(*JOBS)

@@ -3,7 +3,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import resource
+from dlws_contract.compute import container_resources, effective_resources
 from dlws_contract.kube_api import owner_reference
+from dlws_operator.settings import OperatorSettings
+
+DEFAULTS = OperatorSettings()
 
 # Annotation on the Pod recording which generation of the job it was built from, so the
 # status mirrored from the Pod can report observedGeneration without reading the job.
@@ -72,7 +76,12 @@ def _security_context(spec: Mapping[str, Any]) -> dict[str, Any]:
     return context
 
 
-def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
+def priority_class(spec: Mapping[str, Any], settings: OperatorSettings) -> str:
+    """The PriorityClass of a job's Pod ("" for none): preemptible only if it allows it."""
+    return settings.preemptible_class if spec.get("preemptionAllowed") else settings.priority_class
+
+
+def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettings = DEFAULTS) -> dict[str, Any]:
     meta = job["metadata"]
     spec = job["spec"]
     labels = meta.get("labels") or {}
@@ -87,12 +96,25 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
     ports = spec.get("interactivePorts") or []
     if ports:
         container["ports"] = [{"containerPort": int(p), "protocol": "TCP"} for p in ports]
-    gpus = int(spec.get("resourcegpu", 0))
-    if gpus:
-        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+    # Never BestEffort: every job has CPU and memory requests and limits, its own or the
+    # cluster's defaults (compute.py); the status mirrored from the Pod shows which.
+    container["resources"] = container_resources(effective_resources(spec, settings.resource_defaults),
+                                                 int(spec.get("resourcegpu", 0)))
     pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
     if resource.LABEL_FAMILY in labels:
         pod_labels[resource.LABEL_FAMILY] = labels[resource.LABEL_FAMILY]
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "containers": [container],
+        # A job talks to the /child API with its family token, not to Kubernetes.
+        "automountServiceAccountToken": False,
+        # Service links would add an env variable per Service in the namespace.
+        "enableServiceLinks": False,
+    }
+    if spec.get("gpuType"):
+        pod_spec["nodeSelector"] = {settings.gpu_type_label: spec["gpuType"]}
+    if priority := priority_class(spec, settings):
+        pod_spec["priorityClassName"] = priority
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -103,12 +125,5 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str) -> dict[str, Any]:
             "annotations": {GENERATION_ANNOTATION: str(meta.get("generation", 1))},
             "ownerReferences": [owner_reference(job)],  # a kill of the job waits for its Pod
         },
-        "spec": {
-            "restartPolicy": "Never",
-            "containers": [container],
-            # A job talks to the /child API with its family token, not to Kubernetes.
-            "automountServiceAccountToken": False,
-            # Service links would add an env variable per Service in the namespace.
-            "enableServiceLinks": False,
-        },
+        "spec": pod_spec,
     }

@@ -1,9 +1,21 @@
 """Operator settings, from the environment (the Deployment sets them) with safe defaults."""
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dlws_contract.compute import ResourceDefaults
+from dlws_contract.spec import GPU_TYPE_PATTERN
+
 DEFAULT_REST_API = "http://dlws-api.dlws-system.svc:5000/"
+# DLWS labelled its GPU nodes gpuType=<type>; NVIDIA's GPU feature discovery labels them
+# nvidia.com/gpu.product=<product>, which a cluster using it names instead.
+DEFAULT_GPU_TYPE_LABEL = "gpuType"
+# The PriorityClasses manifests/priority ships.
+DEFAULT_PREEMPTIBLE_CLASS = "dlws-preemptible"
+DEFAULT_PRIORITY_CLASS = "dlws-non-preemptible"
+_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_CLASS_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # "" sets no class
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,17 @@ class OperatorSettings:
     concurrent_starts: int = 32
     # asyncio's TLS read buffer per connection, bytes (tls_buffers.py); 0: asyncio's own.
     tls_read_buffer: int = 64 * 1024
+    # CPU and memory of a job that names none (compute.py): DLWS's defaults unless set.
+    resource_defaults: ResourceDefaults = field(default_factory=ResourceDefaults)
+    # The node label a job's gpuType selects on, and the types a job may name (empty: any).
+    gpu_type_label: str = DEFAULT_GPU_TYPE_LABEL
+    gpu_types: frozenset[str] = frozenset()
+    # PriorityClasses of jobs with and without preemptionAllowed ("" sets none).
+    preemptible_class: str = DEFAULT_PREEMPTIBLE_CLASS
+    priority_class: str = DEFAULT_PRIORITY_CLASS
+    # A Pod refused for exceeded quota is tried again after 2, 4, 8 ... seconds, at most
+    # this many apart, until the quota lets it in (lifecycle.wait_for_quota).
+    quota_retry_max: float = 30.0
 
     @classmethod
     def from_env(cls) -> "OperatorSettings":
@@ -31,7 +54,44 @@ class OperatorSettings:
             concurrent_starts=number("DLWS_OPERATOR_CONCURRENT_STARTS", 32, "a whole number of at least 1"),
             tls_read_buffer=number("DLWS_OPERATOR_TLS_READ_BUFFER", 64 * 1024, "a whole number of bytes, or 0",
                                    zero=True),
+            resource_defaults=resource_defaults(),
+            gpu_type_label=matching("DLWS_OPERATOR_GPU_TYPE_LABEL", DEFAULT_GPU_TYPE_LABEL, _LABEL_KEY,
+                                    "a node label key, e.g. nvidia.com/gpu.product"),
+            gpu_types=gpu_types(),
+            preemptible_class=matching("DLWS_OPERATOR_PREEMPTIBLE_CLASS", DEFAULT_PREEMPTIBLE_CLASS, _CLASS_NAME,
+                                       "a PriorityClass name, or empty"),
+            priority_class=matching("DLWS_OPERATOR_PRIORITY_CLASS", DEFAULT_PRIORITY_CLASS, _CLASS_NAME,
+                                    "a PriorityClass name, or empty"),
+            quota_retry_max=number("DLWS_OPERATOR_QUOTA_RETRY_MAX", 30.0, "a number of seconds above 0"),
         )
+
+
+def resource_defaults() -> ResourceDefaults:
+    names = ("cpurequest", "cpulimit", "memoryrequest", "memorylimit")
+    given = {name: os.environ[f"DLWS_OPERATOR_DEFAULT_{name.upper()}"] for name in names
+             if os.environ.get(f"DLWS_OPERATOR_DEFAULT_{name.upper()}")}
+    try:
+        return ResourceDefaults(**given)
+    except ValueError as exc:
+        raise ValueError(f"DLWS_OPERATOR_DEFAULT_*: {exc}") from None
+
+
+def gpu_types() -> frozenset[str]:
+    raw = os.environ.get("DLWS_OPERATOR_GPU_TYPES", "")
+    types = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    bad = sorted(t for t in types if not re.fullmatch(GPU_TYPE_PATTERN, t))
+    if bad:
+        raise ValueError(f"DLWS_OPERATOR_GPU_TYPES must be GPU type names separated by commas, not {bad[0]!r}")
+    return types
+
+
+def matching(name: str, default: str, pattern: str, what: str) -> str:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if len(raw) > 253 or not re.fullmatch(pattern, raw.strip()):
+        raise ValueError(f"{name} must be {what}, not {raw!r}")
+    return raw.strip()
 
 
 N = TypeVar("N", int, float)

@@ -31,6 +31,26 @@ class PodState:
     message: str | None
     ready: Mapping[str, Any]       # the Ready condition, {} if none
     terminated: Mapping[str, Any]  # the first terminated container's state, {} if none
+    # What the job got: cpurequest, cpulimit, memoryrequest, memorylimit, priorityClassName,
+    # as (name, value) pairs, from the Pod's spec (status.resources).
+    resources: tuple[tuple[str, str], ...] = ()
+
+
+def pod_resources(spec: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    containers = spec.get("containers") or [{}]
+    wanted = containers[0].get("resources") or {}
+    requests, limits = wanted.get("requests") or {}, wanted.get("limits") or {}
+    found = (("cpurequest", requests.get("cpu")), ("cpulimit", limits.get("cpu")),
+             ("memoryrequest", requests.get("memory")), ("memorylimit", limits.get("memory")),
+             ("priorityClassName", spec.get("priorityClassName")))
+    return tuple((name, str(value)) for name, value in found if value)
+
+
+def unschedulable(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The PodScheduled condition of a Pod the scheduler could not place ({} otherwise):
+    its message says why, e.g. "0/1 nodes are available: 1 Insufficient cpu."."""
+    return next((c for c in status.get("conditions") or []
+                 if c.get("type") == "PodScheduled" and c.get("status") == "False"), {})
 
 
 def pod_state(pod: Mapping[str, Any]) -> PodState:
@@ -43,12 +63,15 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
     ready: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     terminated: Mapping[str, Any] = next((t for cs in status.get("containerStatuses") or []
                        if (t := (cs.get("state") or {}).get("terminated"))), {})
+    # A Pod the scheduler cannot place says why only in its PodScheduled condition.
+    waiting = unschedulable(status) if status.get("phase", "Pending") == "Pending" else {}
     return PodState(
         namespace=namespace, name=str(meta.get("name") or ""), owner=owner,
         generation=(meta.get("annotations") or {}).get(GENERATION_ANNOTATION),
         deleting=bool(meta.get("deletionTimestamp")), phase=status.get("phase"), ip=status.get("podIP"),
-        start_time=status.get("startTime"), reason=status.get("reason"), message=status.get("message"),
-        ready=dict(ready), terminated=dict(terminated))
+        start_time=status.get("startTime"), reason=status.get("reason") or waiting.get("reason"),
+        message=status.get("message") or waiting.get("message"),
+        ready=dict(ready), terminated=dict(terminated), resources=pod_resources(pod.get("spec") or {}))
 
 
 def status_from_state(pod: PodState, *, now: str) -> dict[str, Any]:
@@ -64,7 +87,7 @@ def status_from_state(pod: PodState, *, now: str) -> dict[str, Any]:
         message = f"container exited with code {terminated['exitCode']}"
     finished = phase in phases.FINISHED_PHASES
     # None clears a field in a JSON merge patch, which is what a vanished value means.
-    return {
+    status: dict[str, Any] = {
         "phase": phase,
         "podName": pod.name,
         "podIP": pod.ip,
@@ -82,6 +105,9 @@ def status_from_state(pod: PodState, *, now: str) -> dict[str, Any]:
             "observedGeneration": generation,
         }],
     }
+    if pod.resources:
+        status["resources"] = dict(pod.resources)
+    return status
 
 
 def status_from_pod(pod: Mapping[str, Any], *, now: str) -> dict[str, Any]:
@@ -127,3 +153,13 @@ def pod_lost_status(pod_name: str) -> dict[str, Any]:
 
 def refused_status(reason: str, message: str) -> dict[str, Any]:
     return {"phase": phases.FAILED, "reason": reason, "message": message}
+
+
+def waiting_status(reason: str, message: str, resources: Mapping[str, str], *, now: str) -> dict[str, Any]:
+    """A job whose Pod the API server refused for now (ExceededQuota): Pending without a
+    Pod, saying why, with the resources its Pod asks for (what the quota refused)."""
+    return {
+        "phase": phases.PENDING, "reason": reason, "message": message, "resources": dict(resources),
+        "conditions": [{"type": resource.CONDITION_READY, "status": "False", "reason": reason,
+                        "message": message, "lastTransitionTime": now}],
+    }
