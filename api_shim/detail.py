@@ -6,11 +6,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import phases, resource
+from dlws_contract.spec import RESOURCE_FIELDS
 
 
 def status_word(phase: str | None, deleting: bool) -> str:
     """DLWS's jobStatus. Before the operator has written Killing, the deletion says it."""
     return phases.dlws_status(phases.KILLING if deleting else phase)
+
+
+def job_params(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
+    """DLWS's jobParams: the job's parameters, with the CPU and memory its Pod really got
+    (status.resources: its own values, paired, or the cluster's defaults) in DLWS's names."""
+    params = copy.deepcopy(dict(spec))
+    got = status.get("resources") or {}
+    params.update({name: str(got[name]) for name in RESOURCE_FIELDS if got.get(name)})
+    return params
 
 
 def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +49,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "jobType": spec.get("jobType"),
         "jobTime": meta.get("creationTimestamp"),
         # The spec holds no token: the operator passes it to pods from a Secret only.
-        "jobParams": copy.deepcopy(dict(spec)),
+        "jobParams": job_params(spec, status),
         "parentJobId": labels.get(resource.LABEL_PARENT),
         "rootJobId": labels.get(resource.LABEL_ROOT, meta.get("name")),
         "podIP": pod_ip,
