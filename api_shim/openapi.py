@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from api_shim.settings import Settings
 from dlws_contract import spec
+from dlws_contract.quantity import MAX_LENGTH as quantity_max, QUANTITY_PATTERN
 
 _ERROR: Final = {"type": "object", "required": ["error"],
                  "properties": {"error": {"type": "string"}}}
@@ -48,6 +49,7 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
         "parentJobId": _string("A job of the caller's family to nest the new job under; "
                                "default: the family root."),
     }
+    p.update(_resource_parameters())
     for name in ("numps", "numpsworker", "nummpiworker"):
         p[name] = {"type": "integer", "enum": [0],
                    "description": "Accepted for DLWS clients; only 0 (distributed jobs are not supported)."}
@@ -55,6 +57,23 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
         p[name] = _string("Accepted for DLWS clients and ignored: a child runs as its family's "
                           "user, in its family.")
     return p
+
+
+def _resource_parameters() -> dict[str, dict[str, Any]]:
+    """CPU, memory, GPU type and preemption, as DLWS took them (issue 20)."""
+    def quantity(what: str) -> dict[str, Any]:
+        return {"type": "string", "maxLength": quantity_max, "pattern": QUANTITY_PATTERN, "description": what}
+    pairing = "; a request never above its limit. Without either of a pair, the cluster's defaults."
+    return {
+        "cpurequest": quantity("CPU request in cores, a Kubernetes quantity (500m, 2); without it, "
+                               "cpulimit" + pairing),
+        "cpulimit": quantity(f"CPU limit (at most {spec.MAX_CPU}); without it, cpurequest" + pairing),
+        "memoryrequest": quantity("Memory request in bytes (2048M, 4Gi); without it, memorylimit" + pairing),
+        "memorylimit": quantity(f"Memory limit (at most {spec.MAX_MEMORY}); without it, memoryrequest" + pairing),
+        "gpuType": {"type": "string", "maxLength": spec.MAX_GPU_TYPE, "pattern": spec.GPU_TYPE_PATTERN,
+                    "description": "Which kind of GPU node the job runs on (a node label value)."},
+        "preemptionAllowed": _string("1/true/yes: the job may be preempted (a lower priority); default 0."),
+    }
 
 
 def _job_id_parameter() -> dict[str, Any]:
