@@ -69,7 +69,8 @@ async def run_bench(kubeconfig: Path, sizes: Sizes, out: Path, *, only: Sequence
     # The shim where pods reach this machine: loopback for kwok's pods, a real node's bridge.
     shim_command_line = shim_command(shim_kubeconfig or kubeconfig, host=host, flags=RAISED_LIMITS)
     shim_proc = ManagedProcess(shim_command_line, log_dir=logs)
-    operator = ManagedProcess(operator_command(operator_kubeconfig or kubeconfig, shim_command_line.url),
+    operator = ManagedProcess(operator_command(operator_kubeconfig or kubeconfig, shim_command_line.url,
+                                               one_machine=host != "127.0.0.1"),
                               log_dir=logs)
     api = await new_api_client(str(kubeconfig), pool=POOL)
     shim = ShimClient(shim_command_line.url)

@@ -28,6 +28,9 @@ from devcluster.waiting import WaitTimeout, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CRDS_DIR = REPO_ROOT / "crds"
+# The jobs' PriorityClasses: every job's Pod names one, and a Pod naming a class that is
+# not installed is refused. Installed with the CRDs, as `kubectl apply -k manifests` does.
+PRIORITY_CLASSES = REPO_ROOT / "manifests" / "priority" / "priority-classes.yaml"
 CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 # What runs the nodes: kwok fakes them (fast, thousands of pods, no process ever runs);
 # a real node runs each Pod's containers.
@@ -497,7 +500,8 @@ class _Starter:
         self.say(f"{step} ready ({took:.1f}s)")
 
     def _install_crds(self, b: Binaries, crds_dir: Path | None, api: Api, apiserver: ProcessRecord) -> list[str]:
-        """kubectl apply every CustomResourceDefinition found in the folder's YAML files.
+        """kubectl apply every CustomResourceDefinition found in the folder's YAML files,
+        and with them the jobs' PriorityClasses (PRIORITY_CLASSES).
 
         Only CRDs: the folder also holds a kustomization.yaml, which is no API object.
         """
@@ -510,9 +514,11 @@ class _Starter:
         ]
         if not crds:
             return []
+        priority_classes = list(yaml.safe_load_all(PRIORITY_CLASSES.read_text()))
         result = subprocess.run(
             [b.kubectl, f"--kubeconfig={self.layout.kubeconfig}", "apply", "-f", "-"],
-            input=yaml.safe_dump_all(crds), capture_output=True, text=True, env=_environ(), check=False,
+            input=yaml.safe_dump_all(crds + priority_classes), capture_output=True, text=True, env=_environ(),
+            check=False,
         )
         if result.returncode != 0:
             raise ClusterStartError(f"kubectl apply failed:\n{result.stderr.strip()}")

@@ -27,9 +27,22 @@ class Command:
     metrics_url: str = ""
 
 
+# The operator's job defaults on one real node (this machine: 2 cores): DLWS's requests
+# (500m CPU, 2048M memory) would let four jobs run at once, and the tests run a hundred.
+# A cluster of one small machine asks little and caps as DLWS does (a limit of 2 cores, 2560M).
+# manifests/overlays/local sets the same for the add-on installed on that node.
+ONE_MACHINE_DEFAULTS = {
+    "DLWS_OPERATOR_DEFAULT_CPUREQUEST": "10m",
+    "DLWS_OPERATOR_DEFAULT_CPULIMIT": "2",
+    "DLWS_OPERATOR_DEFAULT_MEMORYREQUEST": "32M",
+    "DLWS_OPERATOR_DEFAULT_MEMORYLIMIT": "2560M",
+}
+
+
 def operator_command(kubeconfig: Path, rest_api: str, *, verbose: bool = False,
-                     name: str = "dlws-operator") -> Command:
-    """dlws-operator on free loopback ports, injecting rest_api into pods as DLWS_REST_API."""
+                     name: str = "dlws-operator", one_machine: bool = False) -> Command:
+    """dlws-operator on free loopback ports, injecting rest_api into pods as DLWS_REST_API;
+    one_machine: with ONE_MACHINE_DEFAULTS (a real node, not kwok's)."""
     health, metrics = free_ports(2)
     argv = [str(BIN / "dlws-operator"), "--kubeconfig", str(kubeconfig),
             "--liveness", f"http://127.0.0.1:{health}/healthz",
@@ -37,7 +50,8 @@ def operator_command(kubeconfig: Path, rest_api: str, *, verbose: bool = False,
     if verbose:
         argv.append("--verbose")
     return Command(name, tuple(argv), f"http://127.0.0.1:{health}/healthz",
-                   env={"DLWS_REST_API": rest_api}, metrics_url=f"http://127.0.0.1:{metrics}/metrics")
+                   env={"DLWS_REST_API": rest_api, **(ONE_MACHINE_DEFAULTS if one_machine else {})},
+                   metrics_url=f"http://127.0.0.1:{metrics}/metrics")
 
 
 def shim_command(kubeconfig: Path, *, host: str = "127.0.0.1", port: int | None = None,

@@ -10,6 +10,11 @@ from devcluster.apiclient import Api
 DEFAULT_NODES = 4
 PODS_PER_NODE = "1000"
 GPUS_PER_NODE = "8"
+# Every job's Pod asks for CPU and memory, by default DLWS's 500m and 2048M: a full node
+# of such pods (500 cores, 2.048 TB) fits, and a job asking for more cores than any node
+# has (tests/integration/test_resources.py) never does.
+CPUS_PER_NODE = "1000"
+MEMORY_PER_NODE = "4Ti"
 
 
 def node_name(index: int) -> str:
@@ -19,8 +24,8 @@ def node_name(index: int) -> str:
 def manifest(index: int) -> dict[str, Any]:
     name = node_name(index)
     resources = {
-        "cpu": "256",
-        "memory": "2Ti",
+        "cpu": CPUS_PER_NODE,
+        "memory": MEMORY_PER_NODE,
         "pods": PODS_PER_NODE,
         "nvidia.com/gpu": GPUS_PER_NODE,
         "ephemeral-storage": "10Ti",

@@ -32,7 +32,7 @@ def shim_url(info: ClusterInfo) -> str:
 
 def our_processes(info: ClusterInfo) -> list[Command]:
     """The operator and the shim, with the admin kubeconfig."""
-    return [operator_command(info.kubeconfig, shim_url(info)), shim(info)]
+    return [operator_command(info.kubeconfig, shim_url(info), one_machine=info.node_kind == "real"), shim(info)]
 
 
 def sample_job(info: ClusterInfo | None = None) -> dict[str, Any]:

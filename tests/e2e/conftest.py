@@ -34,7 +34,8 @@ def real_shim(real_cluster: ClusterAccess, real_identities: Identities,
 @pytest.fixture(scope="session")
 def real_operator(real_identities: Identities, real_shim: ManagedProcess,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
-    proc = ManagedProcess(operator_command(real_identities.operator_kubeconfig, real_shim.url, verbose=True),
+    proc = ManagedProcess(operator_command(real_identities.operator_kubeconfig, real_shim.url, verbose=True,
+                                           one_machine=True),
                           log_dir=tmp_path_factory.mktemp("real-operator"))
     proc.start()
     yield proc

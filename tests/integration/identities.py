@@ -29,9 +29,11 @@ def kubeconfig_for(admin_kubeconfig: Path, user: str, token: str, path: Path) ->
 
 
 def make_identities(cluster: Any, tmp: Path) -> Identities:
-    """Installs the shipped namespace and RBAC; kubeconfigs for both ServiceAccounts."""
+    """Installs the shipped namespace, RBAC and PriorityClasses; kubeconfigs for both ServiceAccounts."""
     cluster.kubectl("apply", "-f", str(REPO / "manifests" / "base" / "namespace.yaml"))
     cluster.kubectl("apply", "-k", str(REPO / "manifests" / "rbac"))
+    # Every job's Pod names one (a reused cluster may predate them; devcluster installs them).
+    cluster.kubectl("apply", "-k", str(REPO / "manifests" / "priority"))
 
     def token(sa: str) -> str:
         return str(cluster.kubectl("create", "token", sa, "-n", NAMESPACE, "--duration=24h").stdout.strip())
