@@ -28,15 +28,17 @@ class Admission:
             self._limits.take_request(family.digest, asyncio.get_running_loop().time())
 
     @contextlib.asynccontextmanager
-    async def submission(self, family: Family, chain: Sequence[JobRecord]) -> AsyncIterator[str]:
+    async def submission(self, family: Family, chain: Sequence[JobRecord],
+                         name: str | None = None) -> AsyncIterator[str]:
         """The name of a new job below chain[0] (chain: up to the root, so its length is
-        the new job's depth), within the family's submission rate, depth and live jobs.
+        the new job's depth), within the family's submission rate, depth and live jobs:
+        `name` if given (an idempotency key's), else a fresh uuid4.
 
         The job counts as live from here until the index shows it; if the body (the
         create) fails, its place is given back.
         """
         now = asyncio.get_running_loop().time()
-        name = str(uuid.uuid4())
+        name = name or str(uuid.uuid4())
         with self._refused_as_429():
             self._limits.take_submission(family.digest, now)
             self._limits.check_depth(len(chain))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api_shim import idempotency
 from api_shim.records import JobRecord
 from dlws_contract import resource
 from dlws_contract.kube_api import owner_reference
@@ -10,9 +11,10 @@ from dlws_contract.spec import JobSpec
 
 
 def build_child(*, name: str, spec: JobSpec, parent: JobRecord, root: JobRecord,
-                digest: str) -> dict[str, Any]:
-    """name: a fresh uuid4; spec: from spec_from_parameters; parent: the job it hangs
-    under; root: the family root, whose user the child runs as.
+                digest: str, fingerprint: str | None = None) -> dict[str, Any]:
+    """name: a fresh uuid4 or an idempotency key's; spec: from spec_from_parameters;
+    parent: the job it hangs under; root: the family root, whose user the child runs as;
+    fingerprint: what a keyed call asked for (idempotency.py).
 
     No label of the parent is copied beyond the family's own: a GitOps tracking label
     copied onto a child would have the tool prune it as "not in git".
@@ -31,6 +33,7 @@ def build_child(*, name: str, spec: JobSpec, parent: JobRecord, root: JobRecord,
             # Set in the create call itself: from its first moment the child is a
             # dependent of its parent, so a foreground kill of any ancestor takes it too.
             "ownerReferences": [owner_reference({"metadata": {"name": parent.name, "uid": parent.uid}})],
+            **({"annotations": {idempotency.FINGERPRINT_ANNOTATION: fingerprint}} if fingerprint else {}),
         },
         # The user is the family's, never the request's.
         "spec": {**spec, "userName": root.user_name, "userId": root.user_id},

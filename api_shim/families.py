@@ -101,10 +101,21 @@ class Family:
             current = parent
         return chain if current.key == self.root.key else None
 
-    async def create_below(self, body: Mapping[str, Any], chain: Sequence[JobRecord]) -> Mapping[str, Any]:
+    async def create_below(self, body: Mapping[str, Any], chain: Sequence[JobRecord], *,
+                           keyed: bool = False) -> Mapping[str, Any]:
         """Creates the child `body` below chain[0] (chain: up to the root) and keeps it only
-        if, after the create, every job of chain is still there and not being deleted;
-        otherwise deletes it again and raises ChainKilled.
+        if it is confirmed (confirm_below). Raises the store's Exists when a job of that
+        name is there already (an idempotency key's, made by an earlier call)."""
+        made = await self._store.create(self.namespace, body)
+        await self.confirm_below(made, chain, keyed=keyed)
+        return made
+
+    async def confirm_below(self, made: Mapping[str, Any], chain: Sequence[JobRecord], *,
+                            keyed: bool = False) -> None:
+        """Returns if, after `made`'s create, every job of chain is still there and not
+        being deleted; otherwise deletes `made` again and raises ChainKilled. If the API
+        server cannot say, raises Unavailable, having deleted `made` unless it is `keyed`
+        (an idempotency key's job: the caller's retry finds and confirms it).
 
         Linearizable: what is read after the create's write includes every kill written
         before it. Usually the index says, once its watch has delivered the child's own
@@ -113,7 +124,6 @@ class Family:
         kill written after that came after this decision, and takes the child with it: the
         child is its parent's dependent (blockOwnerDeletion) from its first moment.
         """
-        made = await self._store.create(self.namespace, body)
         meta = made["metadata"]
         if await self._index.wait_for_job(self.namespace, str(meta["name"]), str(meta["uid"]), INDEX_CATCH_UP):
             dying = next((job for job in chain if not self._still_indexed(job)), None)
@@ -121,13 +131,13 @@ class Family:
             try:
                 fresh = await asyncio.gather(*(self._store.read(self.namespace, job.name) for job in chain))
             except Unavailable:
-                await self._withdraw(made)  # unconfirmed: the caller gets a 503, not a jobId
+                if not keyed:
+                    await self._withdraw(made)  # unconfirmed, and nobody could find it again
                 raise
             dying = next((job for job, obj in zip(chain, fresh) if not still_there(job, obj)), None)
         if dying is not None:
             await self._withdraw(made)
             raise ChainKilled(dying, str(meta["name"]))
-        return made
 
     def _still_indexed(self, job: JobRecord) -> bool:
         now = self._index.get(self.namespace, job.name)

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import aiohttp
 from kubernetes.aio.client.exceptions import ApiException
 
-from api_shim.store import Deleted, Rejected, Unavailable
+from api_shim.store import Deleted, Exists, Rejected, Unavailable
 from dlws_contract.kube_api import Kube, job_path, server_message
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,12 @@ class KubeJobStore:
     async def create(self, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         name = str(body["metadata"]["name"])
         try:
-            # Not Kube.create: a 409 here is a failure, not "already made" (the name is new).
+            # Not Kube.create: whether a 409 is "already made" is the caller's to decide.
             return await self.kube.request("POST", job_path(namespace), body=body,
                                            query=[("fieldValidation", "Strict")])
         except ApiException as e:
+            if e.status == 409:
+                raise Exists(server_message(e)) from e
             if e.status in (400, 422):
                 raise Rejected(server_message(e)) from e
             if e.status == 403 and "being terminated" in server_message(e):
@@ -50,8 +52,9 @@ class KubeJobStore:
             _unavailable(e, "creating a job")
         except _TRANSPORT_ERRORS as e:
             # The create may have been applied before the answer was lost. The name is a
-            # fresh uuid4, so a job of that name is this one: report it rather than leave
-            # a job the caller does not know about.
+            # fresh uuid4 or comes from an idempotency key, so a job of that name is this
+            # call's (the caller checks a key's fingerprint): report it rather than leave a
+            # job the caller does not know about.
             log.warning("create of a job failed in transit (%s); checking whether it exists",
                         type(e).__name__)
             made = await self.read(namespace, name)

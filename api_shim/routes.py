@@ -14,20 +14,21 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api_shim import openapi
+from api_shim import idempotency, openapi
 from api_shim.auth import authenticated
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail, status_word
-from api_shim.families import ChainKilled
+from api_shim.families import ChainKilled, Family
 from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.records import JobRecord
 from api_shim.replies import Reply, app_error
-from api_shim.store import Deleted, Rejected
+from api_shim.store import Deleted, Exists, Rejected
 from dlws_contract import phases
 from dlws_contract.spec import InvalidJob, spec_from_parameters
 
@@ -50,8 +51,9 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     if call.carries_token():
         return app_error("the family token must not be passed as a job parameter: "
                          "every job of the family gets it as $FAMILY_TOKEN")
+    key = idempotency.presented_key(call.params, request.headers.get(idempotency.HEADER))
     try:
-        spec = spec_from_parameters(call.params)
+        spec = spec_from_parameters({k: v for k, v in call.params.items() if k != idempotency.PARAMETER})
     except InvalidJob as e:
         return app_error(str(e))
     parent_id = call.text("parentJobId") or family.root.name
@@ -63,15 +65,49 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     if chain is None or any(job.deleting for job in chain):
         dying = next((job.name for job in chain or () if job.deleting), "a job above it (gone)")
         return being_killed(parent, dying, "in the index")
+    keyed = Keyed(idempotency.job_name(family.digest, key), idempotency.fingerprint(spec, parent.name)) if key else None
+    if keyed and family.is_indexed(keyed.name):  # a retry after its job was made: not a new submission
+        return await replay(family, keyed, chain, parent)
     try:
-        async with request.app[ADMISSION].submission(family, chain) as name:
-            child = build_child(name=name, spec=spec, parent=parent, root=family.root, digest=family.digest)
-            await family.create_below(child, chain)
+        async with request.app[ADMISSION].submission(family, chain, keyed.name if keyed else None) as name:
+            child = build_child(name=name, spec=spec, parent=parent, root=family.root, digest=family.digest,
+                                fingerprint=keyed.fingerprint if keyed else None)
+            await family.create_below(child, chain, keyed=keyed is not None)
+    except Exists:
+        if keyed is None:
+            raise  # a fresh uuid4 taken: the 500 of a broken invariant, not a replay
+        return await replay(family, keyed, chain, parent)
     except Rejected as e:
         return app_error(f"the job was refused: {e}")
     except ChainKilled as e:
         return being_killed(parent, e.dying.name, f"read after the create; job {e.child} deleted again")
     return Reply({"jobId": name})
+
+
+@dataclass(frozen=True)
+class Keyed:
+    name: str         # the jobId the idempotency key gives in this family
+    fingerprint: str  # what the call asked for
+
+
+async def replay(family: Family, keyed: Keyed, chain: list[JobRecord], parent: JobRecord) -> Reply:
+    """The answer for a key whose job an earlier call made (or is making): that jobId, once
+    it is confirmed as a new job's would be; never a second job."""
+    earlier = await family.read(keyed.name)
+    if earlier is None:
+        return app_error(f"the job this idempotency key made, {keyed.name}, is gone; "
+                         "a new key makes a new job")
+    if idempotency.fingerprint_of(earlier) != keyed.fingerprint:
+        raise idempotency.KeyConflict("this idempotency key was used for a job with other "
+                                      "parameters; use a new key for a new job")
+    if (earlier.get("metadata") or {}).get("deletionTimestamp"):
+        return being_killed(parent, keyed.name, "the idempotency key's job itself")
+    try:
+        await family.confirm_below(earlier, chain, keyed=True)
+    except ChainKilled as e:
+        return being_killed(parent, e.dying.name, f"read for a replay; job {e.child} deleted again")
+    log.info("SubmitJob replayed job %s/%s for a repeated idempotency key", family.namespace, keyed.name)
+    return Reply({"jobId": keyed.name}, headers={idempotency.REPLAYED_HEADER: "true"})
 
 
 def being_killed(parent: JobRecord, dying: str, seen: str) -> Reply:

@@ -22,6 +22,10 @@ class Rejected(Exception):
     """The API server refused the object (e.g. 422 from the CRD schema); str() is its reason."""
 
 
+class Exists(Exception):
+    """A job of that name already exists (an idempotent retry, or one still in flight)."""
+
+
 class Deleted(enum.Enum):
     ACCEPTED = "accepted"    # deletion started, or was already under way
     GONE = "gone"            # no such job, or a different job now has that name
@@ -33,7 +37,7 @@ class JobStore(Protocol):
         that had completed when the read began), or None if there is none."""
 
     async def create(self, namespace: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Creates the job in one call; raises Rejected or Unavailable."""
+        """Creates the job in one call; raises Exists, Rejected or Unavailable."""
 
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
         """Deletes the job with foreground propagation (its Pod and every descendant

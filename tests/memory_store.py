@@ -14,7 +14,7 @@ from typing import Any
 
 from api_shim.job_index import JobIndex
 from api_shim.records import record_from_object
-from api_shim.store import Deleted, Rejected
+from api_shim.store import Deleted, Exists, Rejected
 from dlws_contract import phases, resource
 
 
@@ -79,7 +79,7 @@ class MemoryJobStore:
         name = body["metadata"]["name"]
         self._call(f"create {namespace}/{name}")
         if (namespace, name) in self.objects:
-            raise Rejected(f"dlwsjobs {name!r} already exists")
+            raise Exists(f"dlwsjobs {name!r} already exists")
         if body["metadata"].get("namespace", namespace) != namespace:
             raise Rejected("the namespace of the provided object does not match the request")
         if self.before_create is not None:
