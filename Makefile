@@ -94,7 +94,8 @@ lint: $(VENV)/.installed
 	ln -sfn ../../contract $(TYPECHECK)/dlws_contract
 	ln -sfn ../../operator/dlws_operator $(TYPECHECK)/dlws_operator
 	ln -sfn ../../api_shim $(TYPECHECK)/api_shim
-	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim
+	ln -sfn ../../kubectl_plugin/dlws_kubectl $(TYPECHECK)/dlws_kubectl
+	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim -p dlws_kubectl
 	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache bench
 	$(PY) -m mypy devcluster
 
