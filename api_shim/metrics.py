@@ -29,6 +29,10 @@ class Metrics:
         self.limit_rejections = Counter(
             "dlws_shim_family_limit_rejections", "Requests refused by a family limit (requests, rate, live, depth)",
             ["limit"], registry=self.registry)
+        self.parser_rejections = Counter(
+            "dlws_shim_parser_rejections", "Requests refused by the HTTP parser (a line too long, "
+            "too many headers, malformed), by status (parser_errors.py)",
+            ["status"], registry=self.registry)
         self.indexed_jobs = Gauge("dlws_shim_indexed_jobs", "DLWSJobs in the watch-fed index",
                                   registry=self.registry)
         self.index_synced = Gauge("dlws_shim_index_synced", "1 once the index has listed all jobs",

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from api_shim.parser_errors import AppRunner
 from api_shim.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,12 @@ def shutdown_middleware(shutdown: Shutdown) -> Middleware:
 
 async def serve(app: web.Application, shutdown: Shutdown, settings: Settings, **server_args: Any) -> None:
     """Serves `app` on the settings' address until a stop signal, then stops as above.
-    server_args go to aiohttp's request handlers (the access log)."""
+    server_args go to the request handlers (the access log, the counter of rejections:
+    parser_errors.py)."""
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, shutdown.on_signal, signum)
-    runner = web.AppRunner(app, shutdown_timeout=settings.drain_timeout, **server_args)
+    runner = AppRunner(app, shutdown_timeout=settings.drain_timeout, **server_args)
     await runner.setup()  # opens the API client and starts the watch (app.kubernetes_ctx)
     try:
         await web.TCPSite(runner, settings.host, settings.port).start()
