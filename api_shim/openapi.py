@@ -10,6 +10,7 @@ import copy
 import functools
 from typing import Any, Final
 
+from api_shim import idempotency
 from api_shim.settings import Settings
 from dlws_contract import spec
 from dlws_contract.quantity import MAX_LENGTH as quantity_max, QUANTITY_PATTERN
@@ -48,6 +49,11 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
                        'names FAMILY_TOKEN, POD_NAME, POD_IP and DLWS_* are reserved.'),
         "parentJobId": _string("A job of the caller's family to nest the new job under; "
                                "default: the family root."),
+        idempotency.PARAMETER: {
+            "type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY, "pattern": "^[!-~]+$",
+            "description": f"Makes a retry safe (also as the {idempotency.HEADER} header): the same "
+                           "key in the same family answers the same jobId and makes nothing new, "
+                           "while its job exists; with other parameters, 422."},
     }
     p.update(_resource_parameters())
     for name in ("numps", "numpsworker", "nummpiworker"):
@@ -95,8 +101,7 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                                "(KillJob: the result strings).",
                 "content": {"application/json": {"schema": ok}}},
         "400": {"description": "Malformed body, a parameter given twice, or an unsupported "
-                               "content type; or a request HTTP cannot parse (the connection "
-                               "is closed).",
+                               "content type.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "403": {"description": "familyToken missing, malformed, or not of a live family.",
                 "content": {"application/json": {"schema": _ERROR}}},
@@ -104,13 +109,6 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                                "connection is closed.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "413": {"description": "Body larger than the configured maximum.",
-                "content": {"application/json": {"schema": _ERROR}}},
-        # Answered by the HTTP layer before any parameter is read (parser_errors.py).
-        "414": {"description": "Request line (path and query) longer than the body limit; "
-                               "the connection is closed.",
-                "content": {"application/json": {"schema": _ERROR}}},
-        "431": {"description": "A header line over 8190 bytes, or more than 128 headers; "
-                               "the connection is closed.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "503": {"description": "The Kubernetes API failed, or the job index is still loading; "
                                "nothing was changed. Retry-After is set.",
@@ -122,9 +120,19 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                         "A family limit: requests per second. ") + "Retry-After says when to try again.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
         "content": {"application/json": {"schema": _ERROR}}}
+    if op == "SubmitJob":
+        query.append({"name": idempotency.HEADER, "in": "header", "required": False,
+                      "schema": {"type": "string", "maxLength": idempotency.MAX_KEY},
+                      "description": f"The idempotency key, as the {idempotency.PARAMETER} parameter."})
+        responses["200"]["headers"] = {idempotency.REPLAYED_HEADER: {
+            "description": "true: the jobId an earlier call with this key made.",
+            "schema": {"type": "string", "enum": ["true"]}}}
+        responses["422"] = {"description": "The idempotency key was used with other parameters; "
+                                           "nothing was changed.",
+                            "content": {"application/json": {"schema": _ERROR}}}
     get = {"operationId": op, "summary": summary, "parameters": query, "responses": responses}
     post = {"operationId": f"{op}Post", "summary": summary + " (parameters in the body)",
-            "parameters": query[:1],
+            "parameters": [p for p in query if p["in"] == "header" or p["name"] == "familyToken"],
             "requestBody": {"content": {
                 "application/json": {"schema": body_schema},
                 "application/x-www-form-urlencoded": {"schema": body_schema}}},
