@@ -30,10 +30,11 @@ help:
 
 # The same hashed lock the image installs from (requirements/, `make lock`), then this
 # package itself, editable and without dependencies (the lock holds them all).
-$(VENV)/.installed: setup.cfg pyproject.toml requirements/dev.txt
+$(VENV)/.installed: setup.cfg pyproject.toml requirements/dev.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e client
 	touch $@
 
 venv: $(VENV)/.installed
@@ -98,6 +99,7 @@ lint: $(VENV)/.installed
 	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim -p dlws_kubectl
 	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache bench
 	$(PY) -m mypy devcluster
+	$(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache client/dlws_client
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q
