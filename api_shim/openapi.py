@@ -101,7 +101,8 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                                "(KillJob: the result strings).",
                 "content": {"application/json": {"schema": ok}}},
         "400": {"description": "Malformed body, a parameter given twice, or an unsupported "
-                               "content type.",
+                               "content type; or a request HTTP cannot parse (the connection "
+                               "is closed).",
                 "content": {"application/json": {"schema": _ERROR}}},
         "403": {"description": "familyToken missing, malformed, or not of a live family.",
                 "content": {"application/json": {"schema": _ERROR}}},
@@ -109,6 +110,13 @@ def _operation(op: str, summary: str, params: dict[str, dict[str, Any]], require
                                "connection is closed.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "413": {"description": "Body larger than the configured maximum.",
+                "content": {"application/json": {"schema": _ERROR}}},
+        # Answered by the HTTP layer before any parameter is read (parser_errors.py).
+        "414": {"description": "Request line (path and query) longer than the body limit; "
+                               "the connection is closed.",
+                "content": {"application/json": {"schema": _ERROR}}},
+        "431": {"description": "A header line over 8190 bytes, or more than 128 headers; "
+                               "the connection is closed.",
                 "content": {"application/json": {"schema": _ERROR}}},
         "503": {"description": "The Kubernetes API failed, or the job index is still loading; "
                                "nothing was changed. Retry-After is set.",
