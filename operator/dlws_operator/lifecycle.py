@@ -26,7 +26,7 @@ from dlws_contract.compute import effective_resources
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating
 from dlws_operator import metrics, pod_spec
 from dlws_operator.kopf_config import WAITING_MARK
-from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
+from dlws_operator.refusals import Refusal, WaitingForRoom, pod_refusal, retry_delay
 from dlws_operator.ancestry import check_chain
 from dlws_operator.events import JobRef, post_event
 from dlws_operator.family import ensure_family, owned_by, verify_child
@@ -114,6 +114,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     except ApiException as exc:
         if (refusal := pod_refusal(exc)) is None:
             raise
+        metrics.PODS_REFUSED.labels(refusal.reason).inc()
         if not refusal.waits:
             refuse(patch, memo, job, refusal.reason, refusal.message)
             return
@@ -146,7 +147,7 @@ def wait_for_quota(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo
     delay = retry_delay(retry, memo.settings.quota_retry_max)
     log.info("job %s/%s has no pod yet (%s: %s); trying again in %.0f s", job.namespace, job.name,
              refusal.reason, refusal.message, delay)
-    raise kopf.TemporaryError(f"{WAITING_MARK} {refusal.reason}", delay=delay)
+    raise WaitingForRoom(f"{WAITING_MARK} {refusal.reason}", delay=delay)
 
 
 @kopf.on.event(*JOBS)

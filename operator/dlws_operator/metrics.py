@@ -9,6 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from dlws_contract import phases
+from dlws_operator.refusals import WaitingForRoom
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -17,6 +18,10 @@ FAMILIES_CREATED = Counter("dlws_operator_families_created_total", "Family token
 EVENTS_DROPPED = Counter("dlws_operator_events_dropped_total",
                          "Events not posted because too many were waiting (event_poster.py)")
 RECONCILE_ERRORS = Counter("dlws_operator_reconcile_errors_total", "Handler runs that raised", ["handler"])
+PODS_REFUSED = Counter(
+    "dlws_operator_pods_refused_total",
+    "Pod creates the namespace refused (refusals.py), by reason: ExceededQuota and "
+    "PriorityClassNotFound are tried again, ExceededLimitRange fails the job", ["reason"])
 PODS_WITHHELD = Counter(
     "dlws_operator_pods_withheld_total",
     "Pods not made because their job or a job above it was being killed or gone (ancestry.py), "
@@ -59,12 +64,15 @@ REGISTRY.register(JOB_PHASES)
 
 
 def count_errors(handler: str) -> Callable[[F], F]:
-    """Counts a handler's failures in RECONCILE_ERRORS (kopf still logs and retries them)."""
+    """Counts a handler's failures in RECONCILE_ERRORS (kopf still logs and retries them).
+    A job waiting for quota is not a failure: it is counted in PODS_REFUSED."""
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await fn(*args, **kwargs)
+            except WaitingForRoom:
+                raise  # a job waiting for quota (lifecycle.wait_for_quota), not a failure
             except Exception:
                 RECONCILE_ERRORS.labels(handler).inc()
                 raise

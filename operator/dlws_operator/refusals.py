@@ -14,6 +14,7 @@ and not a fault: pure. The policy (lifecycle.start_job, README "Quotas and limit
 from dataclasses import dataclass
 from typing import Final
 
+import kopf
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract.kube_api import server_message
@@ -24,6 +25,10 @@ EXCEEDED_LIMIT_RANGE: Final = "ExceededLimitRange"
 # What the LimitRanger admission plugin says, e.g. "maximum cpu usage per Container is 1,
 # but limit is 2", "cpu max limit to request ratio per Container is 2, but provided ratio is 4".
 _LIMIT_RANGE_WORDS: Final = ("usage per Container", "usage per Pod", "limit to request ratio")
+
+
+class WaitingForRoom(kopf.TemporaryError):
+    """run_job's way of having kopf run it again later for a job waiting for quota."""
 
 
 @dataclass(frozen=True)
