@@ -26,6 +26,10 @@ def _unavailable(error: BaseException, doing: str) -> NoReturn:
     raise Unavailable(f"the Kubernetes API failed while {doing}; try again") from error
 
 
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
 class KubeJobStore:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
@@ -60,6 +64,8 @@ class KubeJobStore:
             made = await self.read(namespace, name)
             if made is None:
                 _unavailable(e, "creating a job")
+            if _annotations(made) != _annotations(body):
+                raise Exists(f"dlwsjobs {name!r} already exists") from e  # another call's
             return made
 
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
