@@ -23,7 +23,9 @@ STAGES_DIR = Path(__file__).resolve().with_name("stages")
 # Controllers kube-controller-manager runs: garbage collection (ownerReferences, the
 # operator's cascading kill), namespace deletion, the `default` ServiceAccount of every
 # namespace (pods are refused without it), legacy SA token secrets, and the
-# kube-root-ca.crt ConfigMap that every pod's projected token volume refers to.
+# kube-root-ca.crt ConfigMap that every pod's projected token volume refers to, and the
+# resource quota controller (a namespace's ResourceQuota refuses every Pod until it has
+# written the quota's usage: tests/integration/test_resources.py).
 # Not the node-lifecycle controller: kwok's nodes have no kubelet, and evicting pods from
 # a node whose fake heartbeat came late would only make tests flaky.
 CONTROLLERS = (
@@ -32,6 +34,7 @@ CONTROLLERS = (
     "serviceaccount-controller",
     "serviceaccount-token-controller",
     "root-ca-certificate-publisher-controller",
+    "resourcequota-controller",
 )
 # With the add-on running in the cluster (IN_CLUSTER=1): its Deployments and the
 # EndpointSlices of its Services.
