@@ -24,7 +24,9 @@ def test_kustomize_install_passes_a_server_side_dry_run(cluster: Any, identities
     for kind in ("customresourcedefinition.apiextensions.k8s.io/dlwsjobs.dlworkspace.io",
                  "deployment.apps/dlws-operator", "deployment.apps/dlws-api", "service/dlws-api",
                  "service/dlws-operator-metrics",
-                 "clusterrole.rbac.authorization.k8s.io/dlws-api-shim"):
+                 "clusterrole.rbac.authorization.k8s.io/dlws-api-shim",
+                 "priorityclass.scheduling.k8s.io/dlws-preemptible",
+                 "priorityclass.scheduling.k8s.io/dlws-non-preemptible"):
         assert kind in out.stdout
 
 
