@@ -50,10 +50,11 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def draw(out: TextIO, jobs: Iterable[Mapping[str, Any]], focus: str, *, clear: bool) -> None:
+def draw(out: TextIO, jobs: Iterable[Mapping[str, Any]], focus: str, *, clear: bool, apart: bool) -> None:
+    """clear: draw in place (a terminal). apart: a blank line after, so a reader of a pipe
+    knows a drawing is whole when it comes."""
     lines = tree_view.render(jobs, datetime.datetime.now(datetime.timezone.utc), focus)
-    # A terminal shows the tree in place; a pipe gets each drawing after the last, apart.
-    out.write((CLEAR_SCREEN if clear else "") + "\n".join(lines) + "\n")
+    out.write((CLEAR_SCREEN if clear else "") + "\n".join(lines) + "\n" + ("\n" if apart else ""))
     out.flush()
 
 
@@ -63,14 +64,14 @@ async def tree(args: argparse.Namespace, out: TextIO) -> int:
         namespace = args.namespace or connection.default_namespace(args.kubeconfig, args.context)
         found = await family.read_family(api, namespace, args.job, timeout=args.request_timeout)
         clear = args.watch and out.isatty()
-        draw(out, found.jobs, args.job, clear=clear)
+        apart = args.watch and not clear
+        draw(out, found.jobs, args.job, clear=clear, apart=apart)
         if not args.watch:
             return 0
         async for jobs in family.watch_family(api, found, timeout=args.request_timeout):
-            if not clear:
-                out.write("\n")
-            draw(out, jobs, args.job, clear=clear)
-        out.write(f"\nthe family of {found.root} is gone: no DLWSJob is left in it\n")
+            draw(out, jobs, args.job, clear=clear, apart=apart)
+        out.write(f"the family of {found.root} is gone: no DLWSJob is left in it\n")
+        out.flush()
         return 0
     finally:
         await api.close()  # type: ignore[no-untyped-call]
