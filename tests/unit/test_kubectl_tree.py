@@ -3,12 +3,14 @@ the plugin's flags."""
 from __future__ import annotations
 
 import datetime
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import given, strategies as st
+from kubernetes.aio.client.exceptions import ApiException
 
 from api_shim.detail import status_word as job_detail_status_word
 from dlws_contract import resource
@@ -173,3 +175,18 @@ def test_a_wrong_command_line_says_what_is_wrong(argv: list[str], says: str,
     with pytest.raises(SystemExit) as exit:
         cli.main(argv)
     assert exit.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_a_watch_into_a_pipe_ends_each_drawing_with_a_blank_line_a_terminal_draws_in_place() -> None:
+    piped, terminal = io.StringIO(), io.StringIO()
+    cli.draw(piped, [job("root")], "root", clear=False, apart=True)
+    cli.draw(terminal, [job("root")], "root", clear=True, apart=False)
+    assert piped.getvalue().startswith("JOB ") and piped.getvalue().endswith("\n\n")
+    assert terminal.getvalue().startswith(cli.CLEAR_SCREEN) and not terminal.getvalue().endswith("\n\n")
+
+
+def test_expected_errors_are_told_in_one_line_and_bugs_are_not_hidden() -> None:
+    assert cli.failure(family.JobNotFound("ns", "x")) == 'DLWSJob "x" not found in namespace "ns"'
+    assert cli.failure(ApiException(status=403, reason="Forbidden")) == "Forbidden"
+    assert cli.failure(ConnectionRefusedError("refused")) == "cannot reach the API server: refused"
+    assert cli.failure(KeyError("bug")) is None
