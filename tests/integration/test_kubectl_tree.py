@@ -19,7 +19,7 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import resource
 from tests.integration.identities import kubeconfig_for
-from tests.integration.jobs import Jobs
+from tests.integration.jobs import Jobs, eventually
 from tests.integration.shim_fixture import ShimClient, make_root
 
 pytestmark = pytest.mark.cluster
@@ -254,3 +254,19 @@ async def test_watch_redraws_a_kill_as_it_happens(family: Family, namespace: str
             proc.kill()
             await proc.wait()
         await let_go(jobs, family.grandchild)
+
+
+async def test_a_job_whose_parent_is_gone_is_drawn_after_a_note(family: Family, namespace: str, reader: Path,
+                                                                api: client.ApiClient) -> None:
+    jobs = Jobs(api, namespace)
+    await jobs.delete(family.child, policy="Orphan")  # its child stays, with its parent label
+
+    async def parent_gone() -> bool:
+        return await jobs.get(family.child) is None
+    await eventually(parent_gone, what=f"{family.child} deleted")
+    code, out, err = await run(str(PLUGIN), "tree", family.grandchild, "-n", namespace, "--kubeconfig", str(reader))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[1].startswith(f"{family.root} ") and lines[2:4] == [
+        "orphans (their parent job is gone):", f"{family.child} (gone)"], out
+    assert lines[4].startswith(f"└─ {family.grandchild} ◀ ") and len(lines) == 5, out
