@@ -12,7 +12,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Union
+from typing import Any, Final
 
 from dlws_contract import phases, resource
 from dlws_kubectl.age import human_age
@@ -74,7 +74,7 @@ def _order(view: JobView) -> tuple[bool, datetime.datetime, str]:
     return (view.created is None, view.created or epoch, view.name)
 
 
-Row = Union[tuple[str, ...], str]  # cells, or a note printed across the columns
+Row = tuple[str, ...] | str  # cells, or a note printed across the columns
 
 
 def _cells(view: JobView, lead: str, now: datetime.datetime, focus: str | None) -> tuple[str, ...]:
