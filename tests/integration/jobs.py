@@ -121,3 +121,24 @@ async def snapshot(api: client.ApiClient, *namespaces: str) -> dict[str, tuple[s
             meta = job["metadata"]
             found[f"{ns}/{meta['name']}"] = (meta["uid"], bool(meta.get("deletionTimestamp")))
     return found
+
+
+async def quota(core: client.CoreV1Api, namespace: str, cpu: str) -> None:
+    """The namespace's ResourceQuota `jobs` at `cpu` requested cores, once the quota
+    controller has written what it sees (until then the API server refuses every Pod
+    with "status unknown for quota")."""
+    body = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "jobs"},
+            "spec": {"hard": {"requests.cpu": cpu}}}
+    try:
+        await core.replace_namespaced_resource_quota("jobs", namespace, {
+            **body, "metadata": {"name": "jobs", "resourceVersion": (
+                await core.read_namespaced_resource_quota("jobs", namespace)).metadata.resource_version}})
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        await core.create_namespaced_resource_quota(namespace, body)
+
+    async def synced() -> bool:
+        got = await core.read_namespaced_resource_quota("jobs", namespace)
+        return bool(got.status and (got.status.hard or {}).get("requests.cpu") == cpu and got.status.used is not None)
+    await eventually(synced, what=f"quota status at {cpu}")

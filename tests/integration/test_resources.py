@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from kubernetes.aio import client
-from kubernetes.aio.client.exceptions import ApiException
 
-from tests.integration.jobs import Jobs, eventually
+from tests.integration.jobs import Jobs, eventually, quota
 from tests.integration.shim_fixture import Root, ShimClient, make_root
 
 pytestmark = pytest.mark.cluster
@@ -100,27 +99,6 @@ async def test_a_job_that_cannot_fit_stays_scheduling_with_the_schedulers_reason
     print(f"\nFIGURE scheduler reason: {got['jobStatusDetail'][0]['reason']}: {got['jobStatusDetail'][0]['message']}")
     assert got["jobStatus"] == "scheduling" and got["jobStatusDetail"][0]["reason"] == "Unschedulable"
     assert got["errorMsg"] == ""
-
-
-async def quota(core: client.CoreV1Api, namespace: str, cpu: str) -> None:
-    """The namespace's ResourceQuota `jobs` at `cpu` requested cores, once the quota
-    controller has written what it sees (until then the API server refuses every Pod
-    with "status unknown for quota")."""
-    body = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "jobs"},
-            "spec": {"hard": {"requests.cpu": cpu}}}
-    try:
-        await core.replace_namespaced_resource_quota("jobs", namespace, {
-            **body, "metadata": {"name": "jobs", "resourceVersion": (
-                await core.read_namespaced_resource_quota("jobs", namespace)).metadata.resource_version}})
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-        await core.create_namespaced_resource_quota(namespace, body)
-
-    async def synced() -> bool:
-        got = await core.read_namespaced_resource_quota("jobs", namespace)
-        return bool(got.status and (got.status.hard or {}).get("requests.cpu") == cpu and got.status.used is not None)
-    await eventually(synced, what=f"quota status at {cpu}")
 
 
 async def test_exceeded_quota_is_shown_and_the_pod_is_made_once_the_quota_allows(
