@@ -53,7 +53,8 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
                          "every job of the family gets it as $FAMILY_TOKEN")
     key = idempotency.presented_key(call.params, request.headers.get(idempotency.HEADER))
     try:
-        spec = spec_from_parameters({k: v for k, v in call.params.items() if k != idempotency.PARAMETER})
+        spec = spec_from_parameters({k: v for k, v in call.params.items() if k != idempotency.PARAMETER},
+                                    gpu_types=request.app[SETTINGS].gpu_type_names)
     except InvalidJob as e:
         return app_error(str(e))
     parent_id = call.text("parentJobId") or family.root.name

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dlws_contract.spec import gpu_type_list
+
 ENV_PREFIX = "DLWS_SHIM_"
 
 
@@ -54,6 +56,14 @@ class Settings:
     shutdown_delay: float = 5.0
     drain_timeout: float = 15.0
     log_level: str = "INFO"
+    # The GPU types a job may name in gpuType, comma-separated ("": any). The operator's
+    # DLWS_OPERATOR_GPU_TYPES should list the same: it refuses the others in DLWSJobs
+    # made without the shim.
+    gpu_types: str = ""
+
+    @property
+    def gpu_type_names(self) -> frozenset[str]:
+        return gpu_type_list(self.gpu_types)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -68,6 +78,10 @@ class Settings:
         for name in ("max_ip_wait", "shutdown_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        try:
+            self.gpu_type_names
+        except ValueError as exc:
+            raise ValueError(f"gpu_types: {exc}") from None
 
 
 _HELP = {
@@ -91,6 +105,7 @@ _HELP = {
     "drain_timeout": "then seconds the requests in flight get to finish; shutdown delay + drain "
                      "timeout must stay below the pod's termination grace period (default %(default)s)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (default %(default)s)",
+    "gpu_types": "GPU types a job may name in gpuType, comma-separated (default: any)",
 }
 
 

@@ -6,7 +6,7 @@ anything reaches Kubernetes.
 """
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from fractions import Fraction
 from typing import Any, Final, NotRequired, TypedDict
 
@@ -197,18 +197,32 @@ def parse_resources(params: Mapping[str, Any]) -> dict[str, str]:
     return given
 
 
-def parse_gpu_type(raw: object) -> str:
+def parse_gpu_type(raw: object, known: Collection[str] = ()) -> str:
+    """A GPU type name; one of `known` when the cluster lists its types."""
     if not isinstance(raw, str) or len(raw.strip()) > MAX_GPU_TYPE or not re.fullmatch(GPU_TYPE_PATTERN, raw.strip()):
         raise InvalidJob(f"gpuType must be a GPU type name (letters, digits, '-', '_', '.', "
                          f"at most {MAX_GPU_TYPE}), not {str(raw)[:40]!r}")
+    if known and raw.strip() not in known:
+        raise InvalidJob(f"unknown gpuType {raw.strip()!r}: this cluster has {', '.join(sorted(known))}")
     return raw.strip()
 
 
-def spec_from_parameters(params: Mapping[str, Any]) -> JobSpec:
+def gpu_type_list(raw: str) -> frozenset[str]:
+    """A comma-separated list of GPU type names (a setting of the shim and the operator);
+    ValueError naming the first bad one."""
+    types = frozenset(t.strip() for t in raw.split(",") if t.strip())
+    bad = sorted(t for t in types if len(t) > MAX_GPU_TYPE or not re.fullmatch(GPU_TYPE_PATTERN, t))
+    if bad:
+        raise ValueError(f"GPU types must be names separated by commas, not {bad[0]!r}")
+    return types
+
+
+def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str] = ()) -> JobSpec:
     """Turns SubmitJob parameters into a job spec, or raises InvalidJob with a clear message.
 
     Values may be strings (query strings, forms) or JSON types (a JSON body). userName and
-    userId are not read: the caller fills them from the submitter.
+    userId are not read: the caller fills them from the submitter. gpu_types: the GPU
+    types a job may name (empty: any).
     """
     unknown = sorted(k for k in params if k not in SUBMIT_PARAMETERS)
     if unknown:
@@ -246,7 +260,7 @@ def spec_from_parameters(params: Mapping[str, Any]) -> JobSpec:
         spec["runningasroot"] = _bool("runningasroot", params["runningasroot"])
     spec.update(parse_resources(params))
     if params.get("gpuType") not in (None, ""):
-        spec["gpuType"] = parse_gpu_type(params["gpuType"])
+        spec["gpuType"] = parse_gpu_type(params["gpuType"], gpu_types)
     if "preemptionAllowed" in params:
         spec["preemptionAllowed"] = _bool("preemptionAllowed", params["preemptionAllowed"])
     if "env" in params:

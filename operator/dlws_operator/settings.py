@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dlws_contract.compute import ResourceDefaults
-from dlws_contract.spec import GPU_TYPE_PATTERN
+from dlws_contract.spec import gpu_type_list
 
 DEFAULT_REST_API = "http://dlws-api.dlws-system.svc:5000/"
 # DLWS labelled its GPU nodes gpuType=<type>; NVIDIA's GPU feature discovery labels them
@@ -77,12 +77,10 @@ def resource_defaults() -> ResourceDefaults:
 
 
 def gpu_types() -> frozenset[str]:
-    raw = os.environ.get("DLWS_OPERATOR_GPU_TYPES", "")
-    types = frozenset(t.strip() for t in raw.split(",") if t.strip())
-    bad = sorted(t for t in types if not re.fullmatch(GPU_TYPE_PATTERN, t))
-    if bad:
-        raise ValueError(f"DLWS_OPERATOR_GPU_TYPES must be GPU type names separated by commas, not {bad[0]!r}")
-    return types
+    try:
+        return gpu_type_list(os.environ.get("DLWS_OPERATOR_GPU_TYPES", ""))
+    except ValueError as exc:
+        raise ValueError(f"DLWS_OPERATOR_GPU_TYPES: {exc}") from None
 
 
 def matching(name: str, default: str, pattern: str, what: str) -> str:

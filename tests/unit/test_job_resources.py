@@ -175,3 +175,10 @@ def test_a_job_waiting_for_quota_says_why_and_what_it_asks() -> None:
     assert detail["jobStatus"] == "scheduling"
     assert detail["jobStatusDetail"][0]["reason"] == "ExceededQuota"
     assert detail["jobStatusDetail"][0]["message"] == "exceeded quota: q"
+
+
+def test_a_cluster_listing_its_gpu_types_refuses_others() -> None:
+    assert spec_from_parameters({**SEED, "gpuType": "V100"}, gpu_types={"P40", "V100"})["gpuType"] == "V100"
+    with pytest.raises(InvalidJob, match="unknown gpuType 'K80': this cluster has P40, V100"):
+        spec_from_parameters({**SEED, "gpuType": "K80"}, gpu_types={"P40", "V100"})
+    assert spec_from_parameters({**SEED, "gpuType": "K80"})["gpuType"] == "K80"  # no list: any

@@ -527,3 +527,17 @@ async def test_a_failed_create_gives_its_live_job_place_back(make_client: MakeCl
     store.fail_next = Unavailable("the Kubernetes API failed while creating a job; try again")
     assert (await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})).status == 503
     assert "jobId" in await submit(client)
+
+
+async def test_submit_refuses_a_gpu_type_the_cluster_does_not_list(make_client: MakeClient,
+                                                                  store: MemoryJobStore) -> None:
+    client = await make_client(gpu_types="P40,V100")
+    resp = await client.get("/child/SubmitJob", params={**JOB, "gpuType": "K80", "familyToken": TOKEN})
+    assert (resp.status, await resp.json()) == (200, {"error": "unknown gpuType 'K80': this cluster has P40, V100"})
+    resp = await client.get("/child/SubmitJob", params={**JOB, "gpuType": "P40", "familyToken": TOKEN})
+    assert "jobId" in await resp.json()
+
+
+def test_a_bad_gpu_type_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="gpu_types"):
+        Settings(gpu_types="P40,not one")
