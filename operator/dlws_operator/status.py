@@ -1,6 +1,7 @@
 """A DLWSJob's status, mirrored from its Pod: pure functions. What the operator reads of
 a Pod is read once, into a PodState; the pod mirror keeps only that of each Pod (a full Pod
 is tens of kilobytes), and a job's status is made from it alone: what is kept is what is read."""
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +41,16 @@ def pod_resources(spec: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     containers = spec.get("containers") or [{}]
     wanted = containers[0].get("resources") or {}
     requests, limits = wanted.get("requests") or {}, wanted.get("limits") or {}
-    found = (("cpurequest", requests.get("cpu")), ("cpulimit", limits.get("cpu")),
-             ("memoryrequest", requests.get("memory")), ("memorylimit", limits.get("memory")),
-             ("priorityClassName", spec.get("priorityClassName")))
-    return tuple((name, str(value)) for name, value in found if value)
+    return _shared_resources(requests.get("cpu"), limits.get("cpu"), requests.get("memory"),
+                             limits.get("memory"), spec.get("priorityClassName"))
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_resources(*values: str | None) -> tuple[tuple[str, str], ...]:
+    """One tuple for every Pod that asks for the same (most ask for the defaults): the pod
+    cache holds thousands of PodStates."""
+    names = ("cpurequest", "cpulimit", "memoryrequest", "memorylimit", "priorityClassName")
+    return tuple((name, str(value)) for name, value in zip(names, values) if value)
 
 
 def unschedulable(status: Mapping[str, Any]) -> Mapping[str, Any]:
