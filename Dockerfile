@@ -11,6 +11,7 @@ COPY pyproject.toml setup.cfg README.md ./
 COPY contract/ contract/
 COPY operator/ operator/
 COPY api_shim/ api_shim/
+COPY kubectl_plugin/ kubectl_plugin/
 RUN /opt/dlws/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim
