@@ -1,14 +1,17 @@
 """SIGKILL a shim in the middle of a burst: every jobId it answered names a job that
-exists, and the only jobs no caller heard of are requests that were in flight."""
+exists, and the only jobs no caller heard of are requests that were in flight; callers
+that retry with an idempotency key (dlws_client) are left with no such job at all."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
+import dlws_client
 import pytest
 from kubernetes.aio import client
 
-from tests.integration.faults import UNLIMITED, Burst, family_jobs, report, scaled
+from tests.integration.faults import JOB, UNLIMITED, Burst, family_jobs, report, scaled
 from tests.integration.jobs import Jobs
 from tests.integration.shim_fixture import make_root
 
@@ -42,3 +45,60 @@ async def test_shim_killed_mid_burst_answers_only_jobs_that_exist(
            answered_with_job_id=len(told), unanswered=unanswered, in_flight_at_kill=in_flight,
            jobs_existing=len(existing), answered_but_missing=len(told - existing),
            in_flight_orphans=len(orphans))
+
+
+async def test_shim_killed_mid_burst_of_client_callers_leaves_no_orphan_and_no_duplicate(
+        api: client.ApiClient, namespace: str, operator: Any, extra_shim: Any) -> None:
+    """The same burst from callers that use dlws_client: each submission carries one
+    idempotency key across its retries, so the requests in flight at the kill are retried
+    against the shim started again, and find the job their first attempt made."""
+    shim = extra_shim(*UNLIMITED)
+    jobs = Jobs(api, namespace)
+    root = await make_root(api, namespace)
+    family = dlws_client.Family(shim.url, root.token, deadline=120.0, request_timeout=10.0)
+    answered: list[dlws_client.Job] = []
+    started = 0
+    lock = threading.Lock()
+    spec = {k: v for k, v in JOB.items() if k != "resourcegpu"}
+
+    failures: list[BaseException] = []
+
+    def caller(count: int) -> None:
+        nonlocal started
+        try:
+            for _ in range(count):
+                with lock:
+                    started += 1
+                job = family.submit(**spec)
+                with lock:
+                    answered.append(job)
+        except BaseException as e:  # reported by the assertion below
+            failures.append(e)
+
+    # Threads of their own: the loop's default executor (to_thread) has too few workers
+    # for 20 callers blocked in their retries and the shim's start as well.
+    callers = [threading.Thread(target=caller, args=(SUBMISSIONS // CONCURRENCY,)) for _ in range(CONCURRENCY)]
+    for thread in callers:
+        thread.start()
+    while len(answered) < SUBMISSIONS // 3:
+        await asyncio.sleep(0.01)
+    with lock:
+        in_flight = started - len(answered)
+    shim.stop(kill=True)
+    await asyncio.sleep(1.0)  # callers meet a refused connection, and back off
+    await shim.start_async()
+    for thread in callers:
+        await asyncio.to_thread(thread.join)
+    assert not failures, failures[:3]
+
+    told = [job.id for job in answered]
+    existing = {j["metadata"]["name"] for j in await family_jobs(jobs, root.digest)} - {root.name}
+    orphans = existing - set(told)
+    duplicates = len(told) - len(set(told))
+    replayed = sum(1 for job in answered if job.replayed)
+    report("shim SIGKILL mid-burst, dlws_client callers", submissions=SUBMISSIONS,
+           concurrency=CONCURRENCY, shim_kills=1, in_flight_at_kill=in_flight,
+           answered_with_job_id=len(told), replayed_answers=replayed, jobs_existing=len(existing),
+           orphans=len(orphans), duplicates=duplicates)
+    assert len(told) == SUBMISSIONS and duplicates == 0
+    assert set(told) == existing, f"orphans {sorted(orphans)[:5]}, missing {sorted(set(told) - existing)[:5]}"
