@@ -82,14 +82,23 @@ def kustomization(folder: Path) -> dict[str, object]:
     return loaded
 
 
-def test_the_shipped_install_and_the_local_overlay_differ_in_the_image_only() -> None:
+# The one other difference: the operator's job defaults, sized for one small machine.
+ONE_MACHINE_PATCH = "operator-one-machine.yaml"
+
+
+def test_the_shipped_install_and_the_local_overlay_differ_in_the_image_and_job_defaults() -> None:
     shipped, local = kustomization(MANIFESTS), kustomization(MANIFESTS / "overlays" / "local")
     assert shipped["resources"] == ["base"] and local["resources"] == ["../../base"]
     assert shipped["images"] == [{"name": "dlws-families", "newName": SHIPPED_IMAGE.rsplit(":", 1)[0],
                                   "newTag": SHIPPED_IMAGE.rsplit(":", 1)[1]}]
     assert local["images"] == [{"name": "dlws-families", "newName": LOCAL_IMAGE.rsplit(":", 1)[0],
                                 "newTag": LOCAL_IMAGE.rsplit(":", 1)[1]}]
-    assert set(shipped) == set(local) == {"apiVersion", "kind", "resources", "images"}
+    assert set(shipped) == {"apiVersion", "kind", "resources", "images"}
+    assert set(local) == set(shipped) | {"patches"} and local["patches"] == [{"path": ONE_MACHINE_PATCH}]
+    patch = yaml.safe_load((MANIFESTS / "overlays" / "local" / ONE_MACHINE_PATCH).read_text())
+    (container,) = patch["spec"]["template"]["spec"]["containers"]
+    assert (patch["kind"], patch["metadata"]["name"], set(container)) == ("Deployment", "dlws-operator", {"name", "env"})
+    assert all(e["name"].startswith("DLWS_OPERATOR_DEFAULT_") for e in container["env"])
 
 
 def rendered(folder: Path) -> str:
@@ -106,4 +115,15 @@ def test_rendered_the_overlay_is_the_shipped_install_with_the_local_image() -> N
               for d in yaml.safe_load_all(shipped) if d and d["kind"] == "Deployment"}
     assert images == {SHIPPED_IMAGE}
     assert shipped.count(SHIPPED_IMAGE) == 2 and "dlws.local" not in shipped
-    assert shipped.replace(SHIPPED_IMAGE, LOCAL_IMAGE) == local
+    expected = [d for d in yaml.safe_load_all(shipped.replace(SHIPPED_IMAGE, LOCAL_IMAGE)) if d]
+    got = [d for d in yaml.safe_load_all(local) if d]
+    for doc in got:  # the operator's env gains the defaults, and nothing else changes
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "dlws-operator":
+            env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert {e["name"] for e in env if e["name"].startswith("DLWS_OPERATOR_DEFAULT_")} == {
+                f"DLWS_OPERATOR_DEFAULT_{k}" for k in ("CPUREQUEST", "CPULIMIT", "MEMORYREQUEST", "MEMORYLIMIT")}
+            doc["spec"]["template"]["spec"]["containers"][0]["env"] = [
+                e for e in env if not e["name"].startswith("DLWS_OPERATOR_DEFAULT_")]
+            if not doc["spec"]["template"]["spec"]["containers"][0]["env"]:
+                del doc["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert got == expected
