@@ -46,13 +46,16 @@ def client_session_kwargs(environ: Mapping[str, str]) -> dict[str, Any]:
     return {"trust_env": any(environ.get(name) for name in PROXY_VARIABLES)}
 
 
-async def new_api_client(kubeconfig: str | None = None, *, pool: int | None = None) -> ApiClient:
+async def new_api_client(kubeconfig: str | None = None, *, context: str | None = None,
+                         pool: int | None = None) -> ApiClient:
     """The kubeconfig named; else, in a pod, its ServiceAccount; else $KUBECONFIG or
-    ~/.kube/config. pool: most connections kept open at once (the library's default: 100)."""
+    ~/.kube/config. context: one of the kubeconfig's (never the ServiceAccount's) instead
+    of its current one. pool: most connections kept open at once (the library's default: 100)."""
     configuration = Configuration()
-    if kubeconfig:
+    if kubeconfig or context:
         await config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, client_configuration=configuration, persist_config=False)
+            config_file=kubeconfig, context=context, client_configuration=configuration,
+            persist_config=False)
     elif os.environ.get("KUBERNETES_SERVICE_HOST"):
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     else:

@@ -7,7 +7,6 @@ from typing import Any, Final
 
 from kubernetes.aio import config
 from kubernetes.aio.client.api_client import ApiClient
-from kubernetes.aio.client.configuration import Configuration
 
 from dlws_contract import kube_api
 
@@ -20,15 +19,7 @@ def in_cluster(kubeconfig: str | None, context: str | None) -> bool:
 
 
 async def api_client(kubeconfig: str | None, context: str | None) -> ApiClient:
-    """kube_api.new_api_client; with a context, which it takes no argument for, the same
-    client for that context of the kubeconfig ($KUBECONFIG or ~/.kube/config if none)."""
-    if context is None:
-        return await kube_api.new_api_client(kubeconfig)
-    configuration = Configuration()
-    await config.load_kube_config(  # type: ignore[no-untyped-call]
-        config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False)
-    configuration.client_session_kwargs = kube_api.client_session_kwargs(os.environ)
-    return ApiClient(configuration)
+    return await kube_api.new_api_client(kubeconfig, context=context)
 
 
 def default_namespace(kubeconfig: str | None, context: str | None) -> str:
