@@ -9,11 +9,6 @@ from dlws_contract import phases, resource
 from dlws_contract.spec import RESOURCE_FIELDS
 
 
-def status_word(phase: str | None, deleting: bool) -> str:
-    """DLWS's jobStatus. Before the operator has written Killing, the deletion says it."""
-    return phases.dlws_status(phases.KILLING if deleting else phase)
-
-
 def job_params(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
     """DLWS's jobParams: the job's parameters, with the CPU and memory its Pod really got
     (status.resources: its own values, paired, or the cluster's defaults) in DLWS's names."""
@@ -36,7 +31,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "jobName": spec.get("jobName"),
         "userName": spec.get("userName", "default"),
         "userId": spec.get("userId", 0),
-        "jobStatus": status_word(phase, bool(meta.get("deletionTimestamp"))),
+        "jobStatus": phases.job_status(phase, bool(meta.get("deletionTimestamp"))),
         "jobStatusDetail": [{
             "phase": phase,
             "podName": status.get("podName"),

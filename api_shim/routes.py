@@ -23,7 +23,7 @@ from aiohttp.typedefs import Handler
 from api_shim import idempotency, openapi
 from api_shim.auth import authenticated
 from api_shim.child_job import build_child
-from api_shim.detail import job_detail, status_word
+from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
 from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.records import JobRecord
@@ -166,7 +166,7 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
         remaining = deadline - loop.time()
         # Killing without a deletion yet: the operator withheld its Pod (ancestry.py).
         if remaining <= 0 or job.deleting or job.phase in (*phases.FINISHED_PHASES, phases.KILLING):
-            return app_error(f"Job {job.name} has no IP yet: it is {status_word(job.phase, job.deleting)}")
+            return app_error(f"Job {job.name} has no IP yet: it is {phases.job_status(job.phase, job.deleting)}")
         # Woken by the watch when this job changes; no polling of the API server.
         job = await call.family.next_state(job, remaining)
     if job is None:

@@ -20,6 +20,12 @@ _DLWS_STATUS: Final = {
 }
 
 
+def job_status(phase: str | None, deleting: bool) -> str:
+    """JobDetail's jobStatus of a job: before the operator has written Killing, the
+    deletion (metadata.deletionTimestamp) says it."""
+    return dlws_status(KILLING if deleting else phase)
+
+
 def dlws_status(phase: str | None) -> str:
     """A job without a phase yet (not seen by the operator, or its pod made moments ago:
     the operator holds a new job's first Pending back briefly): DLWS called that queued."""

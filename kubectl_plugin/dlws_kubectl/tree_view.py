@@ -40,12 +40,6 @@ class JobView:
     created: datetime.datetime | None
 
 
-def status_word(phase: str | None, deleting: bool) -> str:
-    """JobDetail's jobStatus (api_shim/detail.py): a job whose kill has begun is killing,
-    whatever the operator last wrote."""
-    return phases.dlws_status(phases.KILLING if deleting else phase)
-
-
 def _time(text: Any) -> datetime.datetime | None:
     try:
         return datetime.datetime.fromisoformat(str(text)) if text else None
@@ -62,7 +56,7 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
         name=str(meta.get("name") or ""),
         parent=(meta.get("labels") or {}).get(resource.LABEL_PARENT) or None,
         job_name=str(spec.get("jobName") or NONE),
-        status=status_word(status.get("phase"), bool(meta.get("deletionTimestamp"))),
+        status=phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp"))),
         ip=str(status.get("podIP") or NONE),
         gpus=str(gpus if gpus is not None else 0),  # the CRD's default
         created=_time(meta.get("creationTimestamp")))

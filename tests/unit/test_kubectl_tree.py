@@ -12,11 +12,11 @@ import yaml
 from hypothesis import given, strategies as st
 from kubernetes.aio.client.exceptions import ApiException
 
-from api_shim.detail import status_word as job_detail_status_word
+from api_shim.detail import job_detail
 from dlws_contract import resource
 from dlws_kubectl import cli, connection, family
 from dlws_kubectl.age import human_age
-from dlws_kubectl.tree_view import LOOP_NOTE, ORPHANS_NOTE, render, status_word
+from dlws_kubectl.tree_view import LOOP_NOTE, ORPHANS_NOTE, job_view, render
 
 NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
@@ -62,7 +62,8 @@ def test_children_are_drawn_oldest_first_whatever_order_they_come_in() -> None:
 @pytest.mark.parametrize("phase", [None, "Pending", "Running", "Succeeded", "Failed", "Killing", "Bogus"])
 @pytest.mark.parametrize("deleting", [False, True])
 def test_the_status_is_the_word_job_detail_answers(phase: str | None, deleting: bool) -> None:
-    assert status_word(phase, deleting) == job_detail_status_word(phase, deleting)
+    obj = job("root", deleting=deleting, **({"phase": phase} if phase else {}))
+    assert job_view(obj).status == job_detail(obj)["jobStatus"]
 
 
 def test_jobs_being_killed_show_killing_before_the_operator_writes_it() -> None:
