@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from api_shim.admission import Admission
+from api_shim.callers import Callers
 from api_shim.errors import error_middleware
 from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
-from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.kube_store import KubeJobStore
 from api_shim.limits import FamilyLimits
 from api_shim.metrics import Metrics, metrics_middleware
+from api_shim.pod_index import PodIndex, pod_watcher
 from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
 from api_shim.shutdown import Shutdown, shutdown_middleware
@@ -23,29 +25,33 @@ from dlws_contract.kube_api import Kube, new_api_client
 
 
 async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
-    """One API client for the life of the app, and the watch that feeds the index."""
-    settings, index = app[SETTINGS], app[INDEX]
+    """One API client for the life of the app, and the watches that feed the indexes."""
+    settings, index, pods = app[SETTINGS], app[INDEX], app[CALLERS].pods
     api = await new_api_client(settings.kubeconfig)
     try:
         app[STORE] = KubeJobStore(Kube(api, settings.k8s_timeout))
-        watcher = index_watcher(api, index, namespace=settings.namespace,
-                                request_timeout=settings.k8s_timeout)
-        task = asyncio.create_task(watcher.run(), name="dlwsjob-index-watch")
+        watches = [index_watcher(api, index, namespace=settings.namespace, request_timeout=settings.k8s_timeout).run()]
+        if pods is not None:
+            watches.append(pod_watcher(api, pods, namespace=settings.namespace,
+                                       request_timeout=settings.k8s_timeout).run())
+        tasks = [asyncio.create_task(watch) for watch in watches]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         await api.close()  # type: ignore[no-untyped-call]
 
 
 async def init_app(settings: Settings, *, store: JobStore | None = None,
-                   index: JobIndex | None = None) -> web.Application:
-    """The shim. Without `store`, it talks to the cluster the settings name and a watch
-    feeds the index; tests of the HTTP layer pass an in-memory store and the index it
-    feeds instead."""
+                   index: JobIndex | None = None, pods: PodIndex | None = None) -> web.Application:
+    """The shim. Without `store`, it talks to the cluster the settings name and watches
+    feed the indexes; tests of the HTTP layer pass an in-memory store and the index it
+    feeds instead, and the Pods they mean to call from (none by default)."""
     metrics = Metrics()
     shutdown = Shutdown()
     # Shutdown outermost, so every answer closes its connection once shutdown has begun;
@@ -68,6 +74,12 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
     app[METRICS] = metrics
     app[ADMISSION] = Admission(FamilyLimits.from_settings(settings), metrics.limit_rejections)
     app[INDEX] = JobIndex() if index is None else index
+    if pods is None and settings.caller_lookup:
+        pods = PodIndex()
+        pods.synced = store is not None  # no Pods to watch beside an in-memory store
+    app[CALLERS] = Callers(pods if settings.caller_lookup else None,
+                           trusted_proxies=settings.trusted_proxy_networks,
+                           wait=settings.caller_wait, counter=metrics.callers)
     metrics.watch_index(app[INDEX])
     if store is None:
         app.cleanup_ctx.append(kubernetes_ctx)

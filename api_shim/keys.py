@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api_shim.admission import Admission
+from api_shim.callers import Callers
 from api_shim.job_index import JobIndex
 from api_shim.metrics import Metrics
 from api_shim.settings import Settings
@@ -15,5 +16,7 @@ SETTINGS = web.AppKey("settings", Settings)
 INDEX = web.AppKey("index", JobIndex)
 STORE = web.AppKey("store", JobStore)
 ADMISSION = web.AppKey("admission", Admission)
+# Which job of a family calls: the jobs' Pods by address (callers.py).
+CALLERS = web.AppKey("callers", Callers)
 METRICS = web.AppKey("metrics", Metrics)
 SHUTDOWN = web.AppKey("shutdown", Shutdown)

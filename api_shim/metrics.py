@@ -33,6 +33,11 @@ class Metrics:
             "dlws_shim_parser_rejections", "Requests refused by the HTTP parser (a line too long, "
             "too many headers, malformed), by status (parser_errors.py)",
             ["status"], registry=self.registry)
+        self.callers = Counter(
+            "dlws_shim_submit_callers", "SubmitJob calls by how the new job's parent was found: "
+            "matched (the calling job, by its Pod's address), parent_given, no_pod (an address of "
+            "no job Pod: outside the cluster, SNAT, a proxy), other_family, ambiguous, dying, "
+            "lookup_off", ["attribution"], registry=self.registry)
         self.indexed_jobs = Gauge("dlws_shim_indexed_jobs", "DLWSJobs in the watch-fed index",
                                   registry=self.registry)
         self.index_synced = Gauge("dlws_shim_index_synced", "1 once the index has listed all jobs",

@@ -1,4 +1,5 @@
-"""What the shim remembers of one DLWSJob: the few fields its decisions need.
+"""What the shim remembers of one DLWSJob, and of one job's Pod: the few fields its
+decisions need.
 
 Pure: built from the object the API server sends, no Kubernetes calls.
 """
@@ -62,6 +63,62 @@ def still_there(job: JobRecord, fresh: Mapping[str, Any] | None) -> bool:
         return False
     meta = fresh.get("metadata") or {}
     return str(meta.get("uid", "")) == job.uid and not meta.get("deletionTimestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class PodRecord:
+    """A job's Pod, as far as telling which job a request's source address is."""
+    namespace: str
+    name: str
+    job: str                    # label: the jobId the Pod runs
+    owner_uid: str              # uid of the DLWSJob that controls it ("" if none)
+    family: str | None          # label: the family digest, copied from its job
+    ips: tuple[str, ...]        # status.podIPs (or podIP): empty until the kubelet reports one
+    scheduled: bool             # spec.nodeName is set: its containers may be starting
+    terminal: bool              # Succeeded or Failed: no process left, its address is free
+    host_network: bool          # shares its node's addresses with everything on that node
+    deleting: bool              # metadata.deletionTimestamp is set
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def may_call(self) -> bool:
+        """Whether a request from one of its addresses can only have come from this Pod:
+        its processes may run (a Pod being deleted still runs until its grace ends), and
+        the address is its own."""
+        return bool(self.ips) and not self.terminal and not self.host_network
+
+    @property
+    def starting(self) -> bool:
+        """Placed on a node and not over, but without an address in our view yet: its first
+        request may reach us before the kubelet's report of its address does."""
+        return self.scheduled and not self.ips and not self.terminal and not self.deleting
+
+
+def pod_record_from_object(obj: Mapping[str, Any]) -> PodRecord:
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    ips = tuple(str(a["ip"]) for a in status.get("podIPs") or [] if a.get("ip"))
+    if not ips and status.get("podIP"):
+        ips = (str(status["podIP"]),)
+    owner = next((str(ref.get("uid", "")) for ref in meta.get("ownerReferences") or []
+                  if ref.get("kind") == resource.KIND and ref.get("controller")), "")
+    return PodRecord(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        job=str(labels.get(resource.LABEL_JOB, "")),
+        owner_uid=owner,
+        family=labels.get(resource.LABEL_FAMILY),
+        ips=ips,
+        scheduled=bool(spec.get("nodeName")),
+        terminal=status.get("phase") in ("Succeeded", "Failed"),
+        host_network=bool(spec.get("hostNetwork")),
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
 
 
 def record_from_object(obj: Mapping[str, Any]) -> JobRecord:

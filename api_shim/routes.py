@@ -21,11 +21,12 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from api_shim import idempotency, openapi
-from api_shim.auth import authenticated
+from api_shim.attribution import Outcome
+from api_shim.auth import Call, authenticated
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
-from api_shim.keys import ADMISSION, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.records import JobRecord
 from api_shim.replies import Reply, app_error
 from api_shim.store import Deleted, Exists, Rejected
@@ -57,10 +58,9 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
                                     gpu_types=request.app[SETTINGS].gpu_type_names)
     except InvalidJob as e:
         return app_error(str(e))
-    parent_id = call.text("parentJobId") or family.root.name
-    parent = await family.find(parent_id)
-    if parent is None:
-        return app_error(f"Could not find parent job with id {call.echo(parent_id)}")
+    parent = await parent_of(request, call)
+    if isinstance(parent, Reply):
+        return parent
     chain = family.chain(parent, request.app[SETTINGS].max_depth)
     # The index's word is enough to refuse; only the API server's is enough to accept.
     if chain is None or any(job.deleting for job in chain):
@@ -83,6 +83,20 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     except ChainKilled as e:
         return being_killed(parent, e.dying.name, f"read after the create; job {e.child} deleted again")
     return Reply({"jobId": name})
+
+
+async def parent_of(request: web.Request, call: Call) -> JobRecord | Reply:
+    """The new job's parent: parentJobId if the call names one, else the calling job (the
+    family member whose Pod sent it), else the family's root."""
+    callers = request.app[CALLERS]
+    if parent_id := call.text("parentJobId"):
+        callers.count(Outcome.PARENT_GIVEN)
+        parent = await call.family.find(parent_id)
+        return parent or app_error(f"Could not find parent job with id {call.echo(parent_id)}")
+    caller = await callers.calling_job(call.family, request)
+    if caller.outcome is Outcome.DYING:
+        return being_killed(caller.dying, caller.dying, "the calling job")
+    return caller.job or call.family.root
 
 
 @dataclass(frozen=True)
@@ -111,10 +125,10 @@ async def replay(family: Family, keyed: Keyed, chain: list[JobRecord], parent: J
     return Reply({"jobId": keyed.name}, headers={idempotency.REPLAYED_HEADER: "true"})
 
 
-def being_killed(parent: JobRecord, dying: str, seen: str) -> Reply:
-    log.info("SubmitJob under %s/%s refused: %s is being killed or gone (%s)",
-             parent.namespace, parent.name, dying, seen)
-    return app_error(f"job {parent.name} is being killed (itself or a job above it): "
+def being_killed(parent: JobRecord | str, dying: str, seen: str) -> Reply:
+    name = parent if isinstance(parent, str) else parent.name
+    log.info("SubmitJob under %s refused: %s is being killed or gone (%s)", name, dying, seen)
+    return app_error(f"job {name} is being killed (itself or a job above it): "
                      f"it cannot get new children")
 
 
@@ -184,7 +198,8 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 async def readyz(request: web.Request) -> web.StreamResponse:
     if request.app[SHUTDOWN].begun:  # the Service drops this replica; it still serves (shutdown.py)
         return web.json_response({"status": "shutting down"}, status=503)
-    if request.app[INDEX].synced:
+    pods = request.app[CALLERS].pods
+    if request.app[INDEX].synced and (pods is None or pods.synced):
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "loading the job index"}, status=503)
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from api_shim.attribution import Network, parse_networks
 from dlws_contract.spec import gpu_type_list
 
 ENV_PREFIX = "DLWS_SHIM_"
@@ -60,10 +61,24 @@ class Settings:
     # DLWS_OPERATOR_GPU_TYPES should list the same: it refuses the others in DLWSJobs
     # made without the shim.
     gpu_types: str = ""
+    # SubmitJob without parentJobId nests the new job under the job whose Pod sent the
+    # request, told by its source address (callers.py); false: under the family root, and
+    # the shim watches no Pods.
+    caller_lookup: bool = True
+    # Longest a SubmitJob waits for the Pod watch to show the address of a job that has just
+    # started (its first request may come before the kubelet's report), seconds.
+    caller_wait: float = 5.0
+    # Proxies in front of the shim whose X-Forwarded-For is believed, comma-separated
+    # addresses or CIDRs ("": none, the header is ignored).
+    trusted_proxies: str = ""
 
     @property
     def gpu_type_names(self) -> frozenset[str]:
         return gpu_type_list(self.gpu_types)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -75,13 +90,17 @@ class Settings:
         for name in ("submit_rate", "request_rate", "k8s_timeout", "read_timeout", "drain_timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("max_ip_wait", "shutdown_delay"):
+        for name in ("max_ip_wait", "shutdown_delay", "caller_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         try:
             self.gpu_type_names
         except ValueError as exc:
             raise ValueError(f"gpu_types: {exc}") from None
+        try:
+            self.trusted_proxy_networks
+        except ValueError as exc:
+            raise ValueError(f"trusted_proxies: {exc}") from None
 
 
 _HELP = {
@@ -106,7 +125,23 @@ _HELP = {
                      "timeout must stay below the pod's termination grace period (default %(default)s)",
     "log_level": "DEBUG, INFO, WARNING or ERROR (default %(default)s)",
     "gpu_types": "GPU types a job may name in gpuType, comma-separated (default: any)",
+    "caller_lookup": "true: SubmitJob without parentJobId nests under the job whose Pod sent it, "
+                     "told by the source address (watches Pods); false: under the family root "
+                     "(default %(default)s)",
+    "caller_wait": "longest SubmitJob waits for the address of a job's just-started Pod, "
+                   "seconds (default %(default)s)",
+    "trusted_proxies": "addresses or CIDRs of proxies in front of the shim whose "
+                       "X-Forwarded-For is believed, comma-separated (default: none)",
 }
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
 def _env_default(name: str, default: Any, environ: Mapping[str, str]) -> Any:
@@ -126,7 +161,7 @@ def parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     defaults = Settings()
     for f in fields(Settings):
         default = getattr(defaults, f.name)
-        kind: Any = {"int": int, "float": float}.get(str(f.type), str)
+        kind: Any = {"int": int, "float": float, "bool": _boolean}.get(str(f.type), str)
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind,
                        default=_env_default(f.name, default, env), help=_HELP[f.name])
     return p

@@ -19,6 +19,7 @@ from dlws_client.transport import Transport
 
 TOKEN_ENV = "FAMILY_TOKEN"
 API_ENV = "DLWS_REST_API"
+JOB_ENV = "DLWS_JOB_ID"
 
 
 class Family:
@@ -29,8 +30,10 @@ class Family:
     """
 
     def __init__(self, api_url: str, token: str, *, deadline: float = 60.0,
-                 request_timeout: float = 30.0) -> None:
+                 request_timeout: float = 30.0, job_id: Optional[str] = None) -> None:
         self.transport = Transport(api_url, token, deadline=deadline, request_timeout=request_timeout)
+        # The job this runs in ($DLWS_JOB_ID): what submit() nests new jobs under.
+        self.job_id = job_id
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None, *, deadline: float = 60.0,
@@ -41,13 +44,15 @@ class Family:
         if missing:
             raise ConfigError(f"{' and '.join(missing)} not set: Family.from_env() reads what a "
                               f"DLWS job gets; elsewhere use Family(api_url, token)")
-        return cls(env[API_ENV], env[TOKEN_ENV], deadline=deadline, request_timeout=request_timeout)
+        return cls(env[API_ENV], env[TOKEN_ENV], deadline=deadline, request_timeout=request_timeout,
+                   job_id=env.get(JOB_ENV) or None)
 
     @classmethod
     def over(cls, transport: Transport) -> Family:
         """A family that calls through this transport (its own clock, sleep, backoff)."""
         family = cls.__new__(cls)
         family.transport = transport
+        family.job_id = None
         return family
 
     def __repr__(self) -> str:
@@ -57,13 +62,15 @@ class Family:
                resourcegpu: int = 0, parentJobId: Optional[str] = None,
                idempotency_key: Optional[str] = None, **params: Any) -> Job:
         """SubmitJob with DLWS's parameters (any others, e.g. interactivePort, env, as
-        keywords). The new job's parent is parentJobId, by default the family's root.
+        keywords). The new job's parent is parentJobId, by default the job this runs in
+        ($DLWS_JOB_ID, read by from_env), so it nests right on any network; without
+        either, the shim finds the calling job itself, or else takes the family's root.
         One idempotency key (a uuid4 unless given) goes with every attempt, so a retry
         after a lost answer returns the same job instead of making a second one."""
         key = operations.new_key() if idempotency_key is None else idempotency_key
         body, replayed = operations.submit(self.transport, {
             "jobName": jobName, "image": image, "dataPath": dataPath, "jobType": jobType,
-            "cmd": cmd, "resourcegpu": resourcegpu, "parentJobId": parentJobId, **params}, key)
+            "cmd": cmd, "resourcegpu": resourcegpu, "parentJobId": parentJobId or self.job_id, **params}, key)
         return Job(self, body["jobId"], replayed=replayed, idempotency_key=key)
 
     def job(self, job_id: str) -> Job:

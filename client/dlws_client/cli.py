@@ -38,7 +38,7 @@ SUBMIT_PARAMETERS = (
     ("jobType", "e.g. training (required)"),
     ("cmd", "run by /bin/sh -c; empty: the image's entry point"),
     ("resourcegpu", "GPUs (default 0)"),
-    ("parentJobId", "a job of this family to nest it under (default: the family's root)"),
+    ("parentJobId", "a job of this family to nest it under (default: this job, $DLWS_JOB_ID)"),
     ("workPath", None), ("jobPath", None), ("logDir", None),
     ("interactivePort", "ports, separated by , or ;"),
     ("jobtrainingtype", "only RegularJob"),
@@ -144,6 +144,8 @@ def run(args: argparse.Namespace, rest: List[str], family: Family, err: TextIO) 
             params[name] = value
         if params["resourcegpu"] is None:
             params["resourcegpu"] = "0"
+        if params["parentJobId"] is None:
+            params["parentJobId"] = family.job_id
         body, _ = operations.submit(transport, params, args.idempotency_key)
         return body
     if rest:

@@ -203,6 +203,14 @@ def test_submit_names_the_parent_when_given(api: FakeApi, family: Family) -> Non
     assert api.seen[0].params["parentJobId"] == "c1"
 
 
+def test_submit_nests_under_the_job_it_runs_in_unless_told_otherwise(api: FakeApi) -> None:
+    family = Family.from_env({"FAMILY_TOKEN": TOKEN, "DLWS_REST_API": api.url, "DLWS_JOB_ID": "me"})
+    api.always("SubmitJob", 200, {"jobId": "c3"})
+    family.submit(**JOB)
+    family.submit(**JOB, parentJobId="c1")
+    assert [seen.params["parentJobId"] for seen in api.seen] == ["me", "c1"]
+
+
 def test_submit_always_sends_an_idempotency_key_a_new_uuid4_per_call(api: FakeApi, family: Family) -> None:
     api.always("SubmitJob", 200, {"jobId": "c1"})
     first, second = family.submit(**JOB), family.submit(**JOB)

@@ -22,6 +22,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
     with FakeApi() as fake:
         monkeypatch.setenv("FAMILY_TOKEN", TOKEN)
         monkeypatch.setenv("DLWS_REST_API", fake.url)
+        monkeypatch.delenv("DLWS_JOB_ID", raising=False)
         yield fake
 
 
@@ -44,6 +45,15 @@ def test_submit_prints_the_apis_answer(api: FakeApi, capsys: pytest.CaptureFixtu
     assert run(capsys, "submit", *SUBMIT, "--cmd", "sleep 60") == (0, {"jobId": "c1"}, "")
     assert api.seen[0].params == {"jobName": "w", "image": "busybox", "dataPath": "d",
                                   "jobType": "training", "cmd": "sleep 60", "resourcegpu": "0"}
+
+
+def test_submit_nests_under_this_job_by_default(api: FakeApi, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DLWS_JOB_ID", "me")
+    api.always("SubmitJob", 200, {"jobId": "c1"})
+    run(capsys, "submit", *SUBMIT)
+    run(capsys, "submit", *SUBMIT, "--parentJobId", "c0")
+    assert [seen.params["parentJobId"] for seen in api.seen] == ["me", "c0"]
 
 
 def test_submit_passes_any_other_parameter_as_given(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,3 +49,14 @@ def test_the_deployment_gives_the_shutdown_its_delay_and_drain_before_sigkill() 
     [container] = pod["containers"]
     s = from_args(container["args"], environ={e["name"]: e["value"] for e in container.get("env", [])})
     assert s.shutdown_delay + s.drain_timeout <= pod["terminationGracePeriodSeconds"] - 5
+
+
+def test_caller_lookup_and_trusted_proxies_from_flags_and_environment() -> None:
+    s = from_args(["--caller-lookup", "false", "--trusted-proxies", "10.0.0.0/8"], environ={})
+    assert s.caller_lookup is False and [str(n) for n in s.trusted_proxy_networks] == ["10.0.0.0/8"]
+    assert from_args([], environ={"DLWS_SHIM_CALLER_LOOKUP": "0"}).caller_lookup is False
+    assert from_args([], environ={}).caller_lookup is True
+    with pytest.raises(SystemExit):
+        from_args(["--caller-lookup", "maybe"], environ={})
+    with pytest.raises(ValueError, match="trusted_proxies: 'proxy' is not an address"):
+        Settings(trusted_proxies="proxy")
