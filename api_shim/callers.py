@@ -80,10 +80,10 @@ class Callers:
     async def _member(family: Family, pod: PodRecord) -> Attribution:
         """The family's job that runs this Pod. The token has decided the family: a Pod of
         another family (a leaked token) names no member of this one."""
+        job = await family.find(pod.job)
+        if job is not None and job.uid == pod.owner_uid:
+            return Attribution(Outcome.MATCHED, job)
         if pod.family != family.digest:
             return Attribution(Outcome.OTHER_FAMILY)
-        job = await family.find(pod.job)
-        if job is None or job.uid != pod.owner_uid:
-            # Its processes run on in their grace period, but the job is gone: killed.
-            return Attribution(Outcome.DYING, dying=pod.job)
-        return Attribution(Outcome.MATCHED, job)
+        # A Pod of this family whose job is gone: killed, its processes in their grace period.
+        return Attribution(Outcome.DYING, dying=pod.job)

@@ -97,6 +97,20 @@ class JobsApi:
         token = base64.b64decode(secret["data"][resource.SECRET_TOKEN_KEY]).decode()
         return Family(root=record_from_object(found), token=token)
 
+    async def pod_ip(self, job: str, timeout: float = 120.0) -> str:
+        """The address of the job's Pod, once it has one."""
+        found: list[str] = []
+
+        async def has_ip() -> bool:
+            pod = await self.kube.get(core_path(self.namespace, "pods", resource.pod_name(job)))
+            ip = ((pod or {}).get("status") or {}).get("podIP")
+            if ip:
+                found.append(str(ip))
+            return bool(ip)
+
+        await until(f"the Pod address of {job}", has_ip, timeout=timeout, interval=0.1, max_interval=0.5)
+        return found[0]
+
     async def wait_handled(self, count: int, timeout: float, selector: str | None = None) -> float:
         """Waits until `count` jobs show a podIP in status: the operator made their Pods
         and mirrored them. Seconds taken."""

@@ -24,18 +24,21 @@ class ShimClient:
     async def close(self) -> None:
         await self.session.close()
 
-    async def call(self, op: str, family: Family, **params: Any) -> dict[str, Any]:
+    async def call(self, op: str, family: Family, *, forwarded_for: str | None = None,
+                   **params: Any) -> dict[str, Any]:
+        """forwarded_for: the caller's address, as a trusted proxy would pass it on."""
         query = {k: str(v) for k, v in params.items()}
         query["familyToken"] = family.token
-        async with self.session.get(self.url + "child/" + op, params=query) as resp:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+        async with self.session.get(self.url + "child/" + op, params=query, headers=headers) as resp:
             body = await resp.json(content_type=None)
             if resp.status != 200:
                 raise ShimError(f"{op}: HTTP {resp.status}: {body}")
             return dict(body)
 
-    async def submit(self, family: Family, **params: Any) -> str:
+    async def submit(self, family: Family, *, forwarded_for: str | None = None, **params: Any) -> str:
         """SubmitJob with the benchmark's job parameters; the new jobId."""
-        answer = await self.call("SubmitJob", family, **{**JOB_PARAMS, **params})
+        answer = await self.call("SubmitJob", family, forwarded_for=forwarded_for, **{**JOB_PARAMS, **params})
         if "jobId" not in answer:
             raise ShimError(f"SubmitJob: {answer}")
         return str(answer["jobId"])

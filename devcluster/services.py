@@ -2,8 +2,12 @@
 
 Both run as processes on this machine, like the rest of the control plane:
 - kube-proxy (nftables mode) turns ClusterIPs into DNAT rules in its own nftables tables
-  (`ip kube-proxy`, `ip6 kube-proxy`) and masquerades all Service traffic, so a reply from a
-  pod on the same bridge comes back through this machine and is un-NATed;
+  (`ip kube-proxy`, `ip6 kube-proxy`). A pod's request to a Service keeps its source
+  address, as on any cluster whose nodes bridge pods with br_netfilter on: the shim tells
+  which job calls by it. The reply of a pod on the same bridge is un-NATed on its way
+  through the bridge (bridge-nf-call-iptables). Where that is off, kube-proxy masquerades
+  all Service traffic instead, so replies come back through this machine, and the shim
+  sees every job's calls as the node's;
 - CoreDNS answers cluster.local names from the API server on the bridge's address, behind
   the usual `kube-system/kube-dns` Service at DNS_IP. It forwards nothing: a name outside
   the cluster gets no answer, and nothing a pod sends leaves the machine.
@@ -34,8 +38,20 @@ class ServicesUnavailable(RuntimeError):
     """This machine cannot run Services for pods now; the message says why."""
 
 
+BRIDGE_NETFILTER = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def bridge_netfilter() -> bool:
+    """Whether bridged IPv4 traffic passes through netfilter (br_netfilter), as kubeadm
+    requires of every node. This machine's setting: read, never changed."""
+    try:
+        return BRIDGE_NETFILTER.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def kube_proxy_config(kubeconfig: Path, pod_subnet: str, node_ip: str,
-                      healthz_port: int, metrics_port: int) -> dict[str, Any]:
+                      healthz_port: int, metrics_port: int, *, masquerade_all: bool) -> dict[str, Any]:
     return {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",
@@ -47,9 +63,10 @@ def kube_proxy_config(kubeconfig: Path, pod_subnet: str, node_ip: str,
         "metricsBindAddress": f"127.0.0.1:{metrics_port}",
         # NodePorts only on the bridge's address, never on this machine's other interfaces.
         "nodePortAddresses": [f"{node_ip}/32"],
-        # A pod calling a Service whose endpoint is on the same bridge would get the reply
-        # straight from that pod, bypassing the DNAT; masquerading sends it back through us.
-        "nftables": {"masqueradeAll": True},
+        # Without br_netfilter, a pod calling a Service whose endpoint is on the same bridge
+        # would get the reply straight from that pod, bypassing the DNAT; masquerading sends
+        # it back through us, at the cost of every caller's own address.
+        "nftables": {"masqueradeAll": masquerade_all},
         # Leave the machine's conntrack sysctls as they are.
         "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
     }
@@ -124,7 +141,8 @@ def write_configs(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: st
     """kube-proxy's config and CoreDNS's Corefile under the node's directory."""
     proxy = node_dir / "kube-proxy.yaml"
     proxy.write_text(yaml.safe_dump(kube_proxy_config(
-        kubeconfig, pod_subnet, node_ip, ports["kube_proxy_healthz"], ports["kube_proxy_metrics"])))
+        kubeconfig, pod_subnet, node_ip, ports["kube_proxy_healthz"], ports["kube_proxy_metrics"],
+        masquerade_all=not bridge_netfilter())))
     core = node_dir / "Corefile"
     core.write_text(corefile(node_ip, kubeconfig, ports["coredns_ready"], ports["coredns_health"]))
     return proxy, core

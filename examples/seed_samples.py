@@ -124,5 +124,11 @@ def program(sample: str, call: str, submit_params: dict[str, str] | None = None)
     """Python source that defines one sample and makes one call, e.g.
     program("job_ip", "job_ip('abc', _ok, _err)"): the handlers print a JSON line.
     submit_params: SubmitJob parameters sent instead of the sample's own."""
-    swap = f"{SWAP_SUBMIT_PARAMS}_SWAPPED = {submit_params!r}\n" if submit_params else ""
-    return SAMPLES[sample] + DRIVER + swap + call
+    swap = f"_SWAPPED = {submit_params!r}\n" if submit_params else ""
+    return (swappable(sample) if submit_params else SAMPLES[sample] + DRIVER) + swap + call
+
+
+def swappable(sample: str) -> str:
+    """The sample with its handlers and the SubmitJob swap, for a program that goes on to
+    set `_SWAPPED` (the parameters to send instead) and make its call."""
+    return SAMPLES[sample] + DRIVER + SWAP_SUBMIT_PARAMS

@@ -82,6 +82,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
                     memo: Runtime, *, retry: int = 0) -> None:
     job = JobRef.of(meta)
     labels = dict(meta.get("labels") or {})
+    digest: str | None = None
     if is_root(labels):
         digest = await ensure_family(memo.kube, memo.events, body)
         if labels.get(resource.LABEL_FAMILY) != digest or labels.get(resource.LABEL_ROOT) != meta["name"]:
@@ -97,7 +98,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         known = ", ".join(sorted(memo.settings.gpu_types))
         refuse(patch, memo, job, "UnknownGpuType", f"unknown gpuType {gpu_type!r}: this cluster has {known}")
         return
-    pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api, settings=memo.settings)
+    pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api, settings=memo.settings, family=digest)
     name = pod["metadata"]["name"]
     # Last, right before the create: a kill of the job or of any job above it that
     # reached the API server before this check gets no Pod made after it.

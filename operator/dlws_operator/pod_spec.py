@@ -81,7 +81,10 @@ def priority_class(spec: Mapping[str, Any], settings: OperatorSettings) -> str:
     return settings.preemptible_class if spec.get("preemptionAllowed") else settings.priority_class
 
 
-def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettings = DEFAULTS) -> dict[str, Any]:
+def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettings = DEFAULTS,
+              family: str | None = None) -> dict[str, Any]:
+    """family: the family digest, when the job's labels do not carry it yet (a root's first
+    run writes it in the same patch). The shim tells a calling job's family by it."""
     meta = job["metadata"]
     spec = job["spec"]
     labels = meta.get("labels") or {}
@@ -101,8 +104,8 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettin
     container["resources"] = container_resources(effective_resources(spec, settings.resource_defaults),
                                                  int(spec.get("resourcegpu", 0)))
     pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
-    if resource.LABEL_FAMILY in labels:
-        pod_labels[resource.LABEL_FAMILY] = labels[resource.LABEL_FAMILY]
+    if family := family or labels.get(resource.LABEL_FAMILY):
+        pod_labels[resource.LABEL_FAMILY] = family
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [container],

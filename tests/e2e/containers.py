@@ -6,8 +6,11 @@ import asyncio
 import json
 import re
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from kubernetes.aio import client
 
@@ -122,3 +125,20 @@ async def container_pid(cluster: ClusterAccess, pod: str, container: str) -> int
         if labels.get("io.kubernetes.pod.name") == pod and cid in pids:
             return pids[cid]
     raise AssertionError(f"no running container {container} of pod {pod}")
+
+
+async def caller_counts(shim_url: str) -> Counter[str]:
+    """dlws_shim_submit_callers_total by attribution, from the shim's /metrics."""
+    async with aiohttp.ClientSession() as session, session.get(shim_url + "metrics") as resp:
+        text = await resp.text()
+    return Counter({m.group(1): int(float(m.group(2))) for m in re.finditer(
+        r'^dlws_shim_submit_callers_total\{attribution="(\w+)"\} (\S+)$', text, re.M)})
+
+
+async def submit_directly(shim_url: str, token: str, job: dict[str, Any]) -> str:
+    """SubmitJob from this machine (the test process), outside the pod network."""
+    async with aiohttp.ClientSession() as session, \
+            session.get(shim_url + "child/SubmitJob", params={**job, "familyToken": token}) as resp:
+        body = await resp.json()
+    assert "jobId" in body, body
+    return str(body["jobId"])

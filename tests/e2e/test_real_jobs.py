@@ -11,10 +11,11 @@ from kubernetes.aio import client, watch
 
 from devcluster.binaries import JOB_IMAGE
 from dlws_contract import resource
+from examples.seed_samples import swappable
 from tests.conftest import ClusterAccess
 from tests.e2e.containers import (
-    COLLECTOR_PORT, RUN_PROGRAM, call_from, collector_root, detail_when, logs, program, reports, run_python,
-    ctr, run_sample, submit_from,
+    COLLECTOR_PORT, RUN_PROGRAM, call_from, caller_counts, collector_root, detail_when, logs, program, reports,
+    run_python, ctr, run_sample, submit_directly, submit_from,
 )
 from tests.integration.jobs import Jobs, eventually
 
@@ -34,24 +35,40 @@ async def running_containers_of(cluster: ClusterAccess, pods: set[str]) -> list[
     return found
 
 
-async def test_continuation_passing_then_kill_reaches_every_process(
+async def test_each_job_s_submissions_are_its_children_and_die_with_it(
         real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
         real_operator: Any, real_shim: Any) -> None:
+    """root -> child -> grandchild -> great-grandchild, each submitted by the level above with
+    the document's sample, verbatim and without parentJobId, the moment its job starts
+    (programs/worker.py). A kill of the child reaches the three below the root, and only them."""
     ns = real_namespace
     root, root_ip = await collector_root(real_api, ns)
     assert root.rest_api == real_shim.url and root.rest_api.endswith("/")
     jobs = Jobs(real_api, ns)
 
-    # The document's submit sample, verbatim; what it sends is the test's child instead of
+    # The document's submit sample, verbatim; what it sends is the test's worker instead of
     # its Jupyter image, which cannot be pulled here.
     child_params = {
         "image": JOB_IMAGE.ref, "cmd": RUN_PROGRAM, "interactivePort": "8080",
-        "env": json.dumps({"JOB_PROGRAM": program("worker"), "ROLE": "child", "JOB_IMAGE": JOB_IMAGE.ref,
+        "env": json.dumps({"JOB_PROGRAM": program("worker"), "SUBMIT_SAMPLE": swappable("submit_child"),
+                           "DEPTH": "1", "MAX_DEPTH": "3", "JOB_IMAGE": JOB_IMAGE.ref,
                            "REPORT_TO": f"http://{root_ip}:{COLLECTOR_PORT}/"})}
     handler, args = await run_sample(real_cluster, ns, root.name, "submit_child", "submit_child(_err, _ok)",
                                      child_params)
     assert handler == "success", args
     (child,) = args
+
+    async def submitted(by: str) -> str | None:
+        return reports(await logs(real_cluster, ns, root.name), "SUBMITTED").get(by)
+    grandchild = await eventually(lambda: submitted(child), timeout=120, interval=1.0, what="the grandchild")
+    assert not grandchild.startswith("error:"), grandchild
+    great = await eventually(lambda: submitted(grandchild), timeout=120, interval=1.0, what="its child")
+    assert not great.startswith("error:"), great
+    for job, parent in ((child, root.name), (grandchild, child), (great, grandchild)):
+        made = await jobs.running_with_ip(job, timeout=120)
+        assert made["metadata"]["labels"][resource.LABEL_PARENT] == parent, job
+        handler, args = await run_sample(real_cluster, ns, root.name, "job_detail", f"job_detail({job!r}, _ok)")
+        assert args[0]["parentJobId"] == parent, args
 
     async def child_ip() -> str | None:
         handler, got = await run_sample(real_cluster, ns, root.name, "job_ip", f"job_ip({child!r}, _ok, _err)")
@@ -67,14 +84,8 @@ async def test_continuation_passing_then_kill_reaches_every_process(
         return result.stdout.strip() if result.returncode == 0 else None
     assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} answering") == f"hello from {child}"
 
-    async def grandchild() -> str | None:
-        return reports(await logs(real_cluster, ns, root.name), "SUBMITTED").get(child)
-    gc = await eventually(grandchild, timeout=120, interval=1.0, what="the child's grandchild")
-    assert not gc.startswith("error:"), gc
-    gc_job = await jobs.running_with_ip(gc, timeout=120)
-    assert gc_job["metadata"]["labels"][resource.LABEL_PARENT] == child
-    await eventually(lambda: _reported(real_cluster, ns, root.name, "UP", {child, gc}), timeout=60,
-                     what="both jobs up")
+    below = {child, grandchild, great}
+    await eventually(lambda: _reported(real_cluster, ns, root.name, "UP", below), timeout=60, what="all up")
     root_pod = await jobs.core.read_namespaced_pod(root.name, ns)
     root_container = root_pod.status.container_statuses[0].container_id
 
@@ -83,16 +94,35 @@ async def test_continuation_passing_then_kill_reaches_every_process(
     # success handler whatever the result: the kill is proved by what follows.
     assert (handler, args) == ("success", [])
 
-    for job in (child, gc):
+    for job in below:
         await eventually(lambda job=job: _gone(jobs, job), timeout=120, what=f"{job} and its pod gone")
     log = await logs(real_cluster, ns, root.name)
-    assert {child, gc} <= set(reports(log, "SIGTERM")), log
-    assert await running_containers_of(real_cluster, {child, gc}) == []
+    assert below <= set(reports(log, "SIGTERM")), log
+    assert await running_containers_of(real_cluster, below) == []
     assert len(await running_containers_of(real_cluster, {root.name})) == 1  # the check sees a live one
     root_pod = await jobs.core.read_namespaced_pod(root.name, ns)
     assert root_pod.status.phase == "Running"
     assert root_pod.status.container_statuses[0].container_id == root_container
     assert root_pod.status.container_statuses[0].restart_count == 0
+
+
+async def test_calls_from_outside_the_family_s_pods_nest_under_its_root(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str,
+        real_operator: Any, real_shim: Any) -> None:
+    """The token decides the family, the address only a member: this machine (outside the
+    pod network) and a Pod of another family holding the token both get the root."""
+    mine, _ = await collector_root(real_api, real_namespace)
+    theirs, _ = await collector_root(real_api, real_namespace)
+    before = await caller_counts(real_shim.url)
+    job = {"jobName": "x", "resourcegpu": 0, "dataPath": "d", "image": JOB_IMAGE.ref, "jobType": "training",
+           "cmd": "sleep 3600"}
+    from_host = await submit_directly(real_shim.url, mine.token, job)
+    from_theirs = await submit_from(real_cluster, theirs, familyToken=mine.token, **job)
+    jobs = Jobs(real_api, real_namespace)
+    for made in (from_host, from_theirs):
+        assert (await jobs.get(made))["metadata"]["labels"][resource.LABEL_PARENT] == mine.name
+    after = await caller_counts(real_shim.url)
+    assert (after["no_pod"] - before["no_pod"], after["other_family"] - before["other_family"]) == (1, 1)
 
 
 async def _reported(cluster: ClusterAccess, ns: str, root: str, event: str, jobs: set[str]) -> bool:

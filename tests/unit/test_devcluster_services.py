@@ -12,9 +12,10 @@ NODE_IP = "10.88.7.1"
 
 
 def test_kube_proxy_keeps_to_its_own_tables_and_the_bridge() -> None:
-    config = services.kube_proxy_config(Path("/k"), "10.88.7.0/24", NODE_IP, 1, 2)
+    config = services.kube_proxy_config(Path("/k"), "10.88.7.0/24", NODE_IP, 1, 2, masquerade_all=False)
     assert config["mode"] == "nftables"  # its own tables, removed whole at `down`
-    assert config["nftables"] == {"masqueradeAll": True}
+    # pods keep their own address on the way to a Service (the shim tells callers by it)
+    assert config["nftables"] == {"masqueradeAll": False} and config["clusterCIDR"] == "10.88.7.0/24"
     assert config["nodePortAddresses"] == [f"{NODE_IP}/32"]
     assert (config["healthzBindAddress"], config["metricsBindAddress"]) == ("127.0.0.1:1", "127.0.0.1:2")
     assert config["conntrack"]["maxPerCore"] == 0  # the machine's conntrack sysctls untouched

@@ -86,3 +86,9 @@ def test_pod_never_restarts_and_has_no_service_account_token() -> None:
 def test_gitops_labels_of_the_job_are_not_copied_to_the_pod() -> None:
     pod = build_pod(job(labels={"app.kubernetes.io/instance": "argo-app"}), rest_api=REST)
     assert "app.kubernetes.io/instance" not in pod["metadata"]["labels"]
+
+
+def test_the_pod_carries_its_family_digest_also_on_a_root_s_first_run() -> None:
+    assert build_pod(job(), rest_api=REST, family="d1")["metadata"]["labels"][resource.LABEL_FAMILY] == "d1"
+    labelled = job(labels={resource.LABEL_FAMILY: "d2"})
+    assert build_pod(labelled, rest_api=REST)["metadata"]["labels"][resource.LABEL_FAMILY] == "d2"

@@ -14,8 +14,9 @@ from devcluster import addon as installed_addon
 from devcluster.binaries import JOB_IMAGE
 from dlws_contract import resource
 from tests.argocd_health import health
+from examples.seed_samples import program as sample_program
 from tests.e2e.addon.conftest import Addon, shell_root
-from tests.e2e.containers import call_from, run_python, run_sample, submit_from
+from tests.e2e.containers import call_from, run_python, run_sample, submit_directly, submit_from
 from tests.integration.jobs import Jobs, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
@@ -67,8 +68,12 @@ async def test_the_documents_samples_run_verbatim_through_the_service(
     cluster, ns = addon.cluster, addon_namespace
     root = await shell_root(addon_api, ns)
     jobs = Jobs(addon_api, ns)
+    # The child runs the same sample the moment it starts: through the Service, its call
+    # keeps its Pod's address, so the shim nests the grandchild under it.
+    nested = sample_program("submit_child", "submit_child(_err, _ok)", {"image": JOB_IMAGE.ref, "cmd": "sleep 3600"})
     handler, args = await run_sample(cluster, ns, root.name, "submit_child", "submit_child(_err, _ok)",
-                                     {"image": JOB_IMAGE.ref, "cmd": "sleep 3600"})
+                                     {"image": JOB_IMAGE.ref, "cmd": 'python3 -c "$SAMPLE"; exec sleep 3600',
+                                      "env": json.dumps({"SAMPLE": nested})})
     assert handler == "success", args
     (child,) = args
     handler, args = await run_sample(cluster, ns, root.name, "job_detail", f"job_detail({child!r}, _ok)")
@@ -80,10 +85,12 @@ async def test_the_documents_samples_run_verbatim_through_the_service(
     ip = await eventually(child_ip, timeout=120, interval=1.0, what=f"GetJobIP of {child}")
     assert (await jobs.running_with_ip(child))["status"]["podIP"] == ip
 
-    # Nested: a grandchild under the child, submitted by the root.
-    grandchild = await submit_from(cluster, root, parentJobId=child, cmd="sleep 3600")
-    made = await jobs.running_with_ip(grandchild, timeout=120)
-    assert made["metadata"]["labels"][resource.LABEL_PARENT] == child
+    async def the_grandchild() -> str | None:
+        made = await jobs.list_jobs(f"{resource.LABEL_PARENT}={child}")
+        return str(made[0]["metadata"]["name"]) if made else None
+    grandchild = await eventually(the_grandchild, timeout=120, interval=1.0, what=f"the child of {child}")
+    await jobs.running_with_ip(grandchild, timeout=120)
+    assert (await jobs.get(child))["metadata"]["labels"][resource.LABEL_PARENT] == root.name
 
     handler, args = await run_sample(cluster, ns, root.name, "kill_job", f"kill_job({child!r}, _err, _ok)")
     assert (handler, args) == ("success", [])  # the sample's own check; the kill is proved below
@@ -106,6 +113,20 @@ async def test_another_family_is_refused_through_the_service(
     assert status == 200 and "error" in body, body
     status, body = await call_from(cluster, mine, "JobDetail", jobId=child)
     assert body["jobStatus"] in ("scheduling", "running"), body
+
+
+async def test_calls_from_outside_the_family_s_pods_nest_under_its_root_through_the_service(
+        addon: Addon, addon_api: client.ApiClient, addon_namespace: str) -> None:
+    cluster, ns = addon.cluster, addon_namespace
+    mine, theirs = await shell_root(addon_api, ns), await shell_root(addon_api, ns)
+    job = {"jobName": "x", "resourcegpu": 0, "dataPath": "d", "image": JOB_IMAGE.ref, "jobType": "training",
+           "cmd": "sleep 3600"}
+    service = await client.CoreV1Api(addon_api).read_namespaced_service(installed_addon.SHIM, NS)
+    from_host = await submit_directly(f"http://{service.spec.cluster_ip}:5000/", mine.token, job)
+    from_theirs = await submit_from(cluster, theirs, familyToken=mine.token, **job)
+    jobs = Jobs(addon_api, ns)
+    for made in (from_host, from_theirs):
+        assert (await jobs.get(made))["metadata"]["labels"][resource.LABEL_PARENT] == mine.name
 
 
 # Runs in a Pod of the add-on: calls the API server as the Pod's own ServiceAccount.
