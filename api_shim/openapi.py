@@ -48,7 +48,8 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
         "env": _string(f'A JSON object of extra environment variables (at most {spec.MAX_ENV}); '
                        'names FAMILY_TOKEN, POD_NAME, POD_IP and DLWS_* are reserved.'),
         "parentJobId": _string("A job of the caller's family to nest the new job under; "
-                               "default: the family root."),
+                               "default: the calling job (the family's job whose Pod sent the "
+                               "request, told by its source address), else the family root."),
         idempotency.PARAMETER: {
             "type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY, "pattern": "^[!-~]+$",
             "description": f"Makes a retry safe (also as the {idempotency.HEADER} header): the same "
