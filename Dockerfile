@@ -8,7 +8,7 @@ COPY requirements/runtime.txt requirements/runtime.txt
 RUN python -m venv /opt/dlws \
  && /opt/dlws/bin/pip install --no-cache-dir --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml setup.cfg README.md ./
-COPY contract/ contract/
+COPY dlws_contract/ dlws_contract/
 COPY operator/ operator/
 COPY api_shim/ api_shim/
 COPY kubectl_plugin/ kubectl_plugin/

@@ -87,19 +87,11 @@ dev: $(VENV)/.installed cluster-binaries
 demo: $(VENV)/.installed
 	$(PY) -m devcluster demo --state $(STATE)
 
-# mypy cannot follow the editable install's package_dir mapping (contract/ is imported as
-# dlws_contract), so it checks the packages through a tree of symlinks with their real names.
-TYPECHECK := build/typecheck
+# Each package folder is named as its package, so mypy finds every module from its path.
 lint: $(VENV)/.installed
-	mkdir -p $(TYPECHECK)
-	ln -sfn ../../contract $(TYPECHECK)/dlws_contract
-	ln -sfn ../../operator/dlws_operator $(TYPECHECK)/dlws_operator
-	ln -sfn ../../api_shim $(TYPECHECK)/api_shim
-	ln -sfn ../../kubectl_plugin/dlws_kubectl $(TYPECHECK)/dlws_kubectl
-	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache -p dlws_contract -p dlws_operator -p api_shim -p dlws_kubectl
-	MYPYPATH=$(TYPECHECK) $(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache bench
-	$(PY) -m mypy devcluster
-	$(PY) -m mypy --cache-dir $(TYPECHECK)/.mypy_cache client/dlws_client
+	$(PY) -m mypy --cache-dir build/.mypy_cache dlws_contract api_shim operator/dlws_operator kubectl_plugin/dlws_kubectl bench
+	$(PY) -m mypy --cache-dir build/.mypy_cache devcluster
+	$(PY) -m mypy --cache-dir build/.mypy_cache client/dlws_client
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q

@@ -39,7 +39,7 @@ security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 python=${PYTHON:-python3}
 # What goes into the image besides the Debian base: the project (setup.cfg and README.md
 # make its metadata), its lock, and the recipe.
-inputs=(setup.cfg pyproject.toml README.md contract operator/dlws_operator api_shim kubectl_plugin
+inputs=(setup.cfg pyproject.toml README.md dlws_contract operator/dlws_operator api_shim kubectl_plugin
         requirements/runtime.txt requirements/build.txt image devcluster/images/oci_archive.py)
 source "$here/base.sh"
 
