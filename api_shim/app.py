@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from api_shim.metrics import Metrics, metrics_middleware
 from api_shim.pod_index import PodIndex, pod_watcher
 from api_shim.routes import OPERATIONS, setup_routes
 from api_shim.settings import Settings
-from api_shim.shutdown import Shutdown, shutdown_middleware
+from api_shim.shutdown import Shutdown, serve, shutdown_middleware
 from api_shim.store import JobStore
 from dlws_contract.kube_api import Kube, new_api_client
 
@@ -87,3 +88,9 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
         app[STORE] = store
     setup_routes(app)
     return app
+
+
+async def serve_app(app: web.Application, **server_args: Any) -> None:
+    """Serves an app of init_app until a stop signal has run its course (shutdown.py).
+    server_args go to the request handlers (the access log)."""
+    await serve(app, app[SHUTDOWN], app[SETTINGS], rejections=app[METRICS].parser_rejections, **server_args)

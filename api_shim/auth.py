@@ -10,13 +10,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from aiohttp import web
-
 from api_shim.access_log import REDACTED
 from api_shim.errors import Forbidden, NotReady
 from api_shim.families import Family
-from api_shim.keys import ADMISSION, INDEX, STORE
-from api_shim.params import read_params
+from api_shim.job_index import JobIndex
+from api_shim.store import JobStore
 
 TOKEN_PARAM: Final = "familyToken"
 
@@ -71,13 +69,11 @@ class Call:
         return False
 
 
-async def authenticated(request: web.Request) -> Call:
-    """The request's parameters and family, counted against the family's request rate."""
-    params = await read_params(request)
-    index = request.app[INDEX]
+def authenticate(params: dict[str, Any], authorization: str | None, index: JobIndex,
+                 store: JobStore) -> Call:
+    """The call of the request's parameters and Authorization header: its family from the
+    token; NotReady until the index has loaded, Forbidden for a token of no live family."""
     if not index.synced:
         raise NotReady("the shim is still loading the job index; try again in a moment")
-    token = presented_token(params, request.headers.get("Authorization"))
-    family = Family.authenticate(token, index, request.app[STORE])
-    request.app[ADMISSION].request(family)
-    return Call(params, family, token)
+    token = presented_token(params, authorization)
+    return Call(params, Family.authenticate(token, index, store), token)

@@ -1,4 +1,7 @@
-"""The typed keys of everything the application holds, in one place."""
+"""The typed keys of everything the application holds, in one place.
+
+Only the wiring knows them: app.py fills them, the handlers of routes.py read them and
+hand each module below the value it needs (a timeout, the index, the store)."""
 from __future__ import annotations
 
 from aiohttp import web

@@ -8,11 +8,9 @@ from collections.abc import Sequence
 
 from api_shim import settings as settings_module
 from api_shim.access_log import AccessLogger, RedactingFilter
-from api_shim.app import init_app
+from api_shim.app import init_app, serve_app
 from api_shim.job_index import JobIndex
-from api_shim.keys import METRICS, SHUTDOWN
 from api_shim.settings import Settings
-from api_shim.shutdown import serve
 from api_shim.store import JobStore
 
 
@@ -28,8 +26,7 @@ async def run(settings: Settings, *, store: JobStore | None = None, index: JobIn
     """Serves until a stop signal has run its course (shutdown.py). store and index: as for
     init_app (tests of the process run it on the in-memory store)."""
     app = await init_app(settings, store=store, index=index)
-    await serve(app, app[SHUTDOWN], settings, rejections=app[METRICS].parser_rejections,
-                access_log=logging.getLogger("api_shim.access"), access_log_class=AccessLogger)
+    await serve_app(app, access_log=logging.getLogger("api_shim.access"), access_log_class=AccessLogger)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

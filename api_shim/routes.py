@@ -22,11 +22,12 @@ from aiohttp.typedefs import Handler
 
 from api_shim import idempotency, openapi
 from api_shim.attribution import Outcome
-from api_shim.auth import Call, authenticated
+from api_shim.auth import Call, authenticate
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
 from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.params import read_params
 from api_shim.records import JobRecord
 from api_shim.replies import Reply, app_error
 from api_shim.store import Deleted, Exists, Rejected
@@ -44,6 +45,15 @@ def op_path(op: str) -> str:
 
 
 # --- the four operations -------------------------------------------------------------
+
+
+async def authenticated(request: web.Request) -> Call:
+    """The request's parameters and family, counted against the family's request rate."""
+    app = request.app
+    params = await read_params(request, timeout=app[SETTINGS].read_timeout)
+    call = authenticate(params, request.headers.get("Authorization"), app[INDEX], app[STORE])
+    app[ADMISSION].request(call.family)
+    return call
 
 
 async def submit_job(request: web.Request) -> web.StreamResponse:
