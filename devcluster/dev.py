@@ -42,7 +42,7 @@ def run(state_arg: str, node_kind: str, in_cluster: bool = False) -> int:
         for proc in started:
             proc.wait_ready()
         job = project.start_sample_job(info)
-        print(project.usage(info, state_arg, job), flush=True)
+        print(project.usage(info, job), flush=True)
         while not stop.wait(1.0):
             for proc in started:
                 if not proc.running:

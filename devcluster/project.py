@@ -74,36 +74,69 @@ def start_sample_job(info: ClusterInfo, timeout: float = 60.0) -> dict[str, Any]
     return dict(api.get(f"{path}/{name}"))
 
 
-def usage(info: ClusterInfo, state: str, job: dict[str, Any]) -> str:
-    kubectl = f"{info.kubectl} --kubeconfig {Path(state) / 'kubeconfig'}"
+def usage(info: ClusterInfo, job: dict[str, Any]) -> str:
+    """What make dev prints once everything runs: where things are, and commands to paste
+    (kubectl: the one built here, once the two export lines are pasted)."""
     ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
-    secret = f"{name}-family-token"
     url = shim_url(info)
+    shell = f"""
+In your shell, once: this cluster's kubeconfig, and the kubectl built here (with the
+cluster's other binaries) first on PATH:
+  export KUBECONFIG={info.kubeconfig}
+  export PATH={info.bin_dir}:$PATH
+"""
     if info.in_cluster:
-        where = f"""
+        return f"""
 DLWS Job Families is installed in a local cluster ({info.server}) with a real node, as a
 user installs it (kubectl apply -k manifests/overlays/local): the operator and two shim
 replicas run as Pods in dlws-system, every job is a container, and jobs reach the shim
 through its Service: DLWS_REST_API={url}
-  {kubectl} get pods -n dlws-system
-  {kubectl} logs -n dlws-system deploy/dlws-operator
   kubelet, containerd, kube-proxy and CoreDNS logs:  {info.state_dir / 'logs'}/
-"""
-    else:
-        where = f"""
+{shell}
+Look around:
+  kubectl get pods -n dlws-system
+  kubectl logs -n dlws-system deploy/dlws-operator
+{_on_real_node(ns, name)}"""
+    if info.node_kind == "real":
+        return f"""
 DLWS Job Families is running on a local control plane ({info.server}) with a real node:
 every job is a container. The shim listens on {url}, where pods reach this machine.
   operator, shim, kubelet and containerd logs:  {info.state_dir / 'logs'}/
-"""
-    if info.node_kind == "real":
-        return where + f"""
+{shell}
 Look around:
-  {kubectl} get dlwsjobs -A -o wide
-  {kubectl} logs -n {ns} {name}
+{_on_real_node(ns, name)}"""
+    return f"""
+DLWS Job Families is running on a local control plane ({info.server}).
+  operator and shim logs:  {info.state_dir / 'logs'}/
+  the /child API:          {url}child/<Op>   (OpenAPI: {url}openapi.json)
+{shell}
+Look around:
+  kubectl get dlwsjobs -A -o wide
+  kubectl get pods -n {ns} -l dlworkspace.io/root={name}
+
+Act as the sample job {name} would (its token, read the way its pod gets it). kwok's
+nodes run no process, so any image "runs"; a real node (NODE=real) pulls no image and
+starts only the job image built here, the one below:
+  T=$(kubectl get secret -n {ns} {name}-family-token -o jsonpath='{{.data.token}}' | base64 -d)
+  curl -s "{url}child/SubmitJob?familyToken=$T&jobName=hello&resourcegpu=0&dataPath=data&image={JOB_IMAGE.ref}&jobType=training"
+  curl -s "{url}child/JobDetail?familyToken=$T&jobId=<jobId from above>"
+  curl -s "{url}child/GetJobIP?familyToken=$T&jobId=<jobId>&wait=10"
+  curl -s "{url}KillJob?familyToken=$T&jobId=<jobId>"
+Run the seed document's samples end to end:  make demo
+
+Ctrl-C stops everything.
+"""
+
+
+def _on_real_node(ns: str, name: str) -> str:
+    """The rest of the usage on a real node: be the sample job, inside its container."""
+    return f"""  kubectl get dlwsjobs -A -o wide
+  kubectl logs -n {ns} {name}
 
 Be the sample job {name}: run Python inside its container, as a job would
-(its $FAMILY_TOKEN and $DLWS_REST_API, Python 3 and requests):
-  {kubectl} exec -i -n {ns} {name} -- python3 - <<'EOF'
+(its $FAMILY_TOKEN and $DLWS_REST_API, Python 3 and requests). The node pulls no image:
+it starts only the job image built here, so the child runs that one too:
+  kubectl exec -i -n {ns} {name} -- python3 - <<'EOF'
 import os, requests
 api = os.environ["DLWS_REST_API"]
 job = dict(familyToken=os.environ["FAMILY_TOKEN"], jobName="hello", resourcegpu=0, dataPath="data",
@@ -111,25 +144,6 @@ job = dict(familyToken=os.environ["FAMILY_TOKEN"], jobName="hello", resourcegpu=
 print(requests.get(api + "child/SubmitJob", params=job, timeout=10).json())
 EOF
 Run the seed document's samples inside that container:  make demo
-
-Ctrl-C stops everything.
-"""
-    return f"""
-DLWS Job Families is running on a local control plane ({info.server}).
-  operator and shim logs:  {info.state_dir / 'logs'}/
-  the /child API:          {url}child/<Op>   (OpenAPI: {url}openapi.json)
-
-Look around:
-  {kubectl} get dlwsjobs -A -o wide
-  {kubectl} get pods -n {ns} -l dlworkspace.io/root={name}
-
-Act as the sample job {name} would (its token, read the way its pod gets it):
-  T=$({kubectl} get secret -n {ns} {secret} -o jsonpath='{{.data.token}}' | base64 -d)
-  curl -s "{url}child/SubmitJob?familyToken=$T&jobName=hello&resourcegpu=0&dataPath=data&image=busybox&jobType=training"
-  curl -s "{url}child/JobDetail?familyToken=$T&jobId=<jobId from above>"
-  curl -s "{url}child/GetJobIP?familyToken=$T&jobId=<jobId>&wait=10"
-  curl -s "{url}KillJob?familyToken=$T&jobId=<jobId>"
-Run the seed document's samples end to end:  make demo
 
 Ctrl-C stops everything.
 """
