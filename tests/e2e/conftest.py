@@ -3,6 +3,8 @@ the shim listening where pods reach this machine (the node's bridge address), so
 /child call in these tests is made by a process inside a job's container."""
 from __future__ import annotations
 
+import contextlib
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -28,6 +30,10 @@ def real_shim(real_cluster: ClusterAccess, real_identities: Identities,
                           log_dir=tmp_path_factory.mktemp("real-shim"))
     proc.start()
     yield proc
+    # What the shim counted (e.g. SubmitJob's calling jobs, matched or not), kept beside its log.
+    with contextlib.suppress(OSError):
+        with urllib.request.urlopen(proc.metrics_url, timeout=10) as reply:
+            proc.log_path.with_name("metrics-at-stop.txt").write_bytes(reply.read())
     proc.stop()
 
 
