@@ -1,6 +1,7 @@
 """The one way the shim, the operator and the benchmarks reach the API server: a client
 built one way, plain-JSON calls through kubernetes.aio's transport, and the few pieces of
-object metadata (owner references, timestamps) that more than one of them writes.
+object metadata (timestamps; owner references, from resource.py) that more than one of
+them writes.
 
 The client's transport (auth, TLS, proxies, timeouts) is what we want from the library;
 its typed API classes are not: they validate request and answer into models on every call
@@ -22,6 +23,9 @@ from kubernetes.aio.client.exceptions import ApiException
 from kubernetes.aio.client.rest import RESTResponse
 
 from dlws_contract import resource
+# Defined with the names it points at (pure builders use it from there); the shim, the
+# kubectl plugin and bench import it from here.
+from dlws_contract.resource import owner_reference as owner_reference
 
 JSON: Final = "application/json"
 MERGE_PATCH: Final = "application/merge-patch+json"
@@ -179,15 +183,6 @@ def namespace_terminating(exc: BaseException) -> bool:
 
 
 # -- object metadata --------------------------------------------------------------------------
-
-
-def owner_reference(owner: Mapping[str, Any], *, api_version: str = resource.API_VERSION,
-                    kind: str = resource.KIND, controller: bool = True) -> Object:
-    """A reference to `owner` that a foreground delete of it waits on (blockOwnerDeletion):
-    how a kill reaches a job's Pod and children."""
-    meta = owner["metadata"]
-    return {"apiVersion": api_version, "kind": kind, "name": meta["name"], "uid": meta["uid"],
-            "controller": controller, "blockOwnerDeletion": True}
 
 
 def timestamp(when: datetime.datetime | None = None) -> str:

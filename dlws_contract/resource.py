@@ -1,8 +1,10 @@
-"""Names of the DLWSJob resource and of the objects made for it.
+"""Names of the DLWSJob resource and of the objects made for it, and how those objects
+name their owner. Pure.
 
 These names are used by tests outside the project: keep them.
 """
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 GROUP: Final = "dlworkspace.io"
 VERSION: Final = "v1alpha1"
@@ -18,6 +20,9 @@ LABEL_FAMILY: Final = f"{GROUP}/family"
 LABEL_PARENT: Final = f"{GROUP}/parent"
 LABEL_ROOT: Final = f"{GROUP}/root"
 LABEL_JOB: Final = f"{GROUP}/job"
+# On a job's Pod: the generation of the job it was built from, so the status mirrored
+# from the Pod can report observedGeneration without reading the job.
+GENERATION_ANNOTATION: Final = f"{GROUP}/job-generation"
 # Identifies the Secrets the operator owns, so RBAC and humans can tell them apart.
 LABEL_COMPONENT: Final = "app.kubernetes.io/component"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
@@ -37,3 +42,12 @@ def pod_name(job: str) -> str:
 
 # Status condition types the operator maintains.
 CONDITION_READY: Final = "Ready"
+
+
+def owner_reference(owner: Mapping[str, Any], *, api_version: str = API_VERSION,
+                    kind: str = KIND, controller: bool = True) -> dict[str, Any]:
+    """A reference to `owner` that a foreground delete of it waits on (blockOwnerDeletion):
+    how a kill reaches a job's Pod and children."""
+    meta = owner["metadata"]
+    return {"apiVersion": api_version, "kind": kind, "name": meta["name"], "uid": meta["uid"],
+            "controller": controller, "blockOwnerDeletion": True}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from dlws_contract.kube_api import Kube, job_path
-from dlws_operator.indexes import JobId, JobLookup, parent_of
+from dlws_operator.job_view import JobId, JobLookup, parent_of
 
 # Far deeper than any family the shim admits; forged parent labels that loop stop here.
 MAX_HOPS: Final = 64

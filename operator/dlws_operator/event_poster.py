@@ -12,19 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Final
 
 from kubernetes.aio.client.exceptions import ApiException
 
-from dlws_operator import metrics
+from dlws_contract import kube_api
 from dlws_contract.kube_api import namespace_terminating
+from dlws_operator import metrics
+from dlws_operator.events import Event, JobRef, job_event
 
 log = logging.getLogger(__name__)
 
 POSTERS: Final = 2
 QUEUE_LIMIT: Final = 10_000  # small dicts: a backlog memory can hold
-
-Event = dict[str, Any]
 
 
 class EventPoster:
@@ -69,3 +69,8 @@ class EventPoster:
                                 f"HTTP {exc.status}" if isinstance(exc, ApiException) else type(exc).__name__)
             finally:
                 self._queue.task_done()
+
+
+def post_event(poster: EventPoster, job: JobRef, *, type: str, reason: str, message: str) -> None:
+    """Queues an Event about `job` (events.job_event), stamped now."""
+    poster.post(job_event(job, type=type, reason=reason, message=message, now=kube_api.timestamp()))

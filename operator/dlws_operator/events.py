@@ -1,4 +1,4 @@
-"""Kubernetes Events about a job, all posted through post_event (event_poster.py) under one
+"""Kubernetes Events about a job, built here (pure) and posted by event_poster.py under one
 reporting component; kopf posts only its own warnings about failing handlers."""
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dlws_contract import kube_api, resource
-from dlws_operator.event_poster import Event, EventPoster
+from dlws_contract import resource
 
 COMPONENT: Final = "dlws-operator"
 MESSAGE_LIMIT: Final = 1024  # the API server refuses longer Event messages
+
+Event = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,3 @@ def job_event(job: JobRef, *, type: str, reason: str, message: str, now: str) ->
         "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
         "firstTimestamp": now, "lastTimestamp": now, "count": 1,
     }
-
-
-def post_event(poster: EventPoster, job: JobRef, *, type: str, reason: str, message: str) -> None:
-    poster.post(job_event(job, type=type, reason=reason, message=message, now=kube_api.timestamp()))

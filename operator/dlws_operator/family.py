@@ -8,10 +8,10 @@ import kopf
 
 from dlws_contract import resource, tokens
 from dlws_operator import metrics
-from dlws_operator.event_poster import EventPoster
-from dlws_operator.events import JobRef, post_event
-from dlws_operator.indexes import JobLookup
-from dlws_contract.kube_api import Kube, core_path, owner_reference
+from dlws_operator.event_poster import EventPoster, post_event
+from dlws_operator.events import JobRef
+from dlws_operator.job_view import JobLookup
+from dlws_contract.kube_api import Kube, core_path
 
 FAMILY_SECRET_COMPONENT = "family-token"
 
@@ -32,7 +32,7 @@ def build_family_secret(root: Mapping[str, Any], token: str) -> dict[str, Any]:
                 resource.LABEL_COMPONENT: FAMILY_SECRET_COMPONENT,
                 resource.LABEL_MANAGED_BY: resource.MANAGED_BY,
             },
-            "ownerReferences": [owner_reference(root)],
+            "ownerReferences": [resource.owner_reference(root)],
         },
         "stringData": {resource.SECRET_TOKEN_KEY: token},
     }

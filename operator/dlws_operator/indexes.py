@@ -1,7 +1,7 @@
 """What the operator remembers of jobs between events: our own list + watch of DLWSJobs
 (dlws_contract.list_watch), so handlers answer "is this job being deleted?" or "is its
 status already this?" without a call to the API server. The pod mirror and the lifecycle
-read it through JobLookup.
+read it through job_view.JobLookup.
 
 Not kopf's index: kopf updates an index in each object's own worker, so it can hold a
 job's create before an earlier kill of its parent. One watch is one stream in etcd's
@@ -10,60 +10,14 @@ which is what ancestry.py needs to know, without asking the API server.
 """
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from kubernetes.aio.client.api_client import ApiClient
 
 from dlws_contract import kube_api, resource
 from dlws_contract.change_waiters import ChangeWaiters
 from dlws_contract.list_watch import ListWatch
-from dlws_operator.status import status_key
-
-
-@dataclass(frozen=True, slots=True)
-class JobId:
-    """A job by name and uid: a job deleted and made again under its name is another job."""
-    name: str
-    uid: str    # "" when not known
-
-
-def parent_of(meta: Mapping[str, Any]) -> JobId | None:
-    """The parent a job names (its parent label), with the uid of its ownerReference to
-    that parent; None on a root."""
-    name = (meta.get("labels") or {}).get(resource.LABEL_PARENT)
-    if not name:
-        return None
-    uid = next((str(o.get("uid", "")) for o in meta.get("ownerReferences") or []
-                if o.get("kind") == resource.KIND and o.get("name") == name), "")
-    return JobId(str(name), uid)
-
-
-@dataclass(frozen=True)
-class JobView:
-    """The few facts about a DLWSJob that handlers decide on."""
-    uid: str
-    deleting: bool
-    family_digest: str | None    # status.familyDigest: written by the operator only
-    mirrored: tuple[Any, ...]    # status_key() of its status
-    parent: JobId | None = None  # to walk up to the root: ancestry.py
-
-
-def job_view(meta: Mapping[str, Any], status: Mapping[str, Any]) -> JobView:
-    return JobView(uid=str(meta.get("uid")), deleting=bool(meta.get("deletionTimestamp")),
-                   family_digest=status.get("familyDigest"), mirrored=status_key(status),
-                   parent=parent_of(meta))
-
-
-class JobLookup(Protocol):
-    def view(self, namespace: str, name: str) -> JobView | None: ...
-
-    async def complete(self) -> None:
-        """Returns once every job that existed at start-up can be looked up."""
-
-    async def delivered(self, namespace: str, name: str, uid: str, timeout: float) -> bool:
-        """Waits until this job (this uid) is held, and with it every write made before
-        its create; False if timeout passed first."""
+from dlws_operator.job_view import JobView, job_view
 
 
 Key = tuple[str, str]  # (namespace, name)
@@ -76,8 +30,8 @@ def keyed_view(obj: Mapping[str, Any]) -> Keyed:
 
 
 class WatchedJobs:
-    """JobLookup over a list + watch of DLWSJobs per namespace watched (one for all when
-    none is named); a family lives in one namespace, so one stream orders its writes."""
+    """job_view.JobLookup over a list + watch of DLWSJobs per namespace watched (one for
+    all when none is named); a family lives in one namespace, so one stream orders its writes."""
 
     def __init__(self, api: ApiClient, *, namespaces: list[str], request_timeout: float) -> None:
         self._views: dict[Key, JobView] = {}

@@ -25,6 +25,11 @@ WAITING_MARK = "waiting for room in the namespace:"
 logger = logging.getLogger(__name__)
 
 
+class WaitingForRoom(kopf.TemporaryError):
+    """run_job's way of having kopf run it again later for a job waiting for quota: kopf's
+    own exception, so it lives here with WAITING_MARK and not in the pure refusals.py."""
+
+
 def prepare(*, verbose: bool) -> None:
     """Before kopf.run: logging, and the ToggleSet patch."""
     kopf.configure(verbose=verbose)

@@ -23,12 +23,13 @@ from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, phases, resource
 from dlws_contract.compute import effective_resources
-from dlws_contract.kube_api import core_path, job_path, namespace_terminating
+from dlws_contract.kube_api import core_path, job_path, namespace_terminating, server_message
 from dlws_operator import metrics, pod_spec
-from dlws_operator.kopf_config import WAITING_MARK
-from dlws_operator.refusals import Refusal, WaitingForRoom, pod_refusal, retry_delay
+from dlws_operator.kopf_config import WAITING_MARK, WaitingForRoom
+from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
 from dlws_operator.ancestry import check_chain
-from dlws_operator.events import JobRef, post_event
+from dlws_operator.event_poster import post_event
+from dlws_operator.events import JobRef
 from dlws_operator.family import ensure_family, owned_by, verify_child
 from dlws_operator.pod_cache import Change, PodCache
 from dlws_operator.retry import retry_transient
@@ -113,7 +114,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     try:
         made = await memo.kube.create(core_path(job.namespace, "pods"), pod)
     except ApiException as exc:
-        if (refusal := pod_refusal(exc)) is None:
+        if (refusal := pod_refusal(exc.status, server_message(exc))) is None:
             raise
         metrics.PODS_REFUSED.labels(refusal.reason).inc()
         if not refusal.waits:

@@ -9,7 +9,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from dlws_contract import phases
-from dlws_operator.refusals import WaitingForRoom
+from dlws_operator.kopf_config import WaitingForRoom
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 

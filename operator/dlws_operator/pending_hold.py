@@ -14,7 +14,7 @@ import asyncio
 import math
 from typing import Final
 
-from dlws_operator.indexes import JobView
+from dlws_operator.job_view import JobView
 from dlws_operator.pod_cache import Change, PodKey
 from dlws_operator.work_queue import KeyQueue
 

@@ -13,7 +13,7 @@ from kubernetes.aio.client.api_client import ApiClient
 
 from dlws_contract import kube_api, resource
 from dlws_contract.list_watch import ListWatch
-from dlws_operator.indexes import JobLookup
+from dlws_operator.job_view import JobLookup
 from dlws_operator.pending_hold import PARKED, PendingHold
 from dlws_operator.pod_cache import Change, PodCache, PodKey
 from dlws_operator.status import PodState, pod_state

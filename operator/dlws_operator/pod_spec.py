@@ -4,14 +4,10 @@ from typing import Any
 
 from dlws_contract import resource
 from dlws_contract.compute import container_resources, effective_resources
-from dlws_contract.kube_api import owner_reference
 from dlws_operator.settings import OperatorSettings
 
 DEFAULTS = OperatorSettings()
 
-# Annotation on the Pod recording which generation of the job it was built from, so the
-# status mirrored from the Pod can report observedGeneration without reading the job.
-GENERATION_ANNOTATION = f"{resource.GROUP}/job-generation"
 CONTAINER_NAME = "job"
 # A job's cmd runs under /bin/sh as PID 1 of its container, and PID 1 ignores SIGTERM
 # unless it traps it: every kill would wait out the grace period. This shell, PID 1 in
@@ -125,8 +121,8 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettin
             "name": resource.pod_name(meta["name"]),
             "namespace": meta["namespace"],
             "labels": pod_labels,
-            "annotations": {GENERATION_ANNOTATION: str(meta.get("generation", 1))},
-            "ownerReferences": [owner_reference(job)],  # a kill of the job waits for its Pod
+            "annotations": {resource.GENERATION_ANNOTATION: str(meta.get("generation", 1))},
+            "ownerReferences": [resource.owner_reference(job)],  # a kill of the job waits for its Pod
         },
         "spec": pod_spec,
     }

@@ -14,21 +14,12 @@ and not a fault: pure. The policy (lifecycle.start_job, README "Quotas and limit
 from dataclasses import dataclass
 from typing import Final
 
-import kopf
-from kubernetes.aio.client.exceptions import ApiException
-
-from dlws_contract.kube_api import server_message
-
 EXCEEDED_QUOTA: Final = "ExceededQuota"
 PRIORITY_CLASS_NOT_FOUND: Final = "PriorityClassNotFound"
 EXCEEDED_LIMIT_RANGE: Final = "ExceededLimitRange"
 # What the LimitRanger admission plugin says, e.g. "maximum cpu usage per Container is 1,
 # but limit is 2", "cpu max limit to request ratio per Container is 2, but provided ratio is 4".
 _LIMIT_RANGE_WORDS: Final = ("usage per Container", "usage per Pod", "limit to request ratio")
-
-
-class WaitingForRoom(kopf.TemporaryError):
-    """run_job's way of having kopf run it again later for a job waiting for quota."""
 
 
 @dataclass(frozen=True)
@@ -38,12 +29,12 @@ class Refusal:
     waits: bool   # tried again later (True) or the job fails (False)
 
 
-def pod_refusal(exc: ApiException) -> Refusal | None:
-    """The refusal a failed Pod create means, or None for any other failure (which the
-    caller raises, as before: RBAC, an API server that is restarting, ...)."""
-    if exc.status != 403:
+def pod_refusal(status: int | None, message: str) -> Refusal | None:
+    """The refusal a failed Pod create means, from its HTTP status and the API server's
+    message (kube_api.server_message), or None for any other failure (which the caller
+    raises, as before: RBAC, an API server that is restarting, ...)."""
+    if status != 403:
         return None
-    message = server_message(exc)
     if "exceeded quota" in message:
         return Refusal(EXCEEDED_QUOTA, message, waits=True)
     if "no PriorityClass with name" in message:

@@ -8,7 +8,6 @@ from typing import Any
 
 from dlws_contract import phases, resource
 from dlws_operator.events import JobRef
-from dlws_operator.pod_spec import GENERATION_ANNOTATION
 
 _POD_PHASES = {
     "Pending": phases.PENDING,
@@ -74,7 +73,7 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
     waiting = unschedulable(status) if status.get("phase", "Pending") == "Pending" else {}
     return PodState(
         namespace=namespace, name=str(meta.get("name") or ""), owner=owner,
-        generation=(meta.get("annotations") or {}).get(GENERATION_ANNOTATION),
+        generation=(meta.get("annotations") or {}).get(resource.GENERATION_ANNOTATION),
         deleting=bool(meta.get("deletionTimestamp")), phase=status.get("phase"), ip=status.get("podIP"),
         start_time=status.get("startTime"), reason=status.get("reason") or waiting.get("reason"),
         message=status.get("message") or waiting.get("message"),

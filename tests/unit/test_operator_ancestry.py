@@ -7,7 +7,7 @@ from typing import Any
 from dlws_contract import resource
 from dlws_contract.kube_api import job_path
 from dlws_operator.ancestry import Found, alive, check_chain
-from dlws_operator.indexes import JobId, JobView, job_view, parent_of
+from dlws_operator.job_view import JobId, JobView, job_view, parent_of
 
 NS = "ns"
 KILLED = "2026-11-27T12:00:00Z"

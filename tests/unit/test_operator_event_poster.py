@@ -12,7 +12,8 @@ import pytest
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_operator import metrics
-from dlws_operator.event_poster import Event, EventPoster
+from dlws_operator.event_poster import EventPoster
+from dlws_operator.events import Event
 
 
 def event(n: int) -> Event:

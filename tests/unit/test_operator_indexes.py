@@ -1,5 +1,5 @@
 """What the operator's indexes remember of a job: pure functions."""
-from dlws_operator.indexes import job_view
+from dlws_operator.job_view import job_view
 from dlws_operator.status import status_from_pod, status_key
 
 NOW = "2026-11-27T12:00:00Z"

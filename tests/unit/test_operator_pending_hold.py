@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from dlws_operator import pending_hold
-from dlws_operator.indexes import JobView, job_view
+from dlws_operator.job_view import JobView, job_view
 from dlws_operator.pending_hold import PendingHold
 from dlws_operator.pod_cache import Change, PodKey
 from dlws_operator.pod_mirror import PodMirror

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dlws_contract import resource
+from dlws_contract.resource import GENERATION_ANNOTATION
 from dlws_operator.events import JobRef, job_event
 from dlws_operator.pod_cache import PodCache
-from dlws_operator.pod_spec import GENERATION_ANNOTATION
 from dlws_operator.status import pod_state, status_from_pod, status_from_state
 from dlws_operator.work_queue import KeyQueue
 

@@ -6,8 +6,9 @@ import logging
 import pytest
 from kubernetes.aio.client.exceptions import ApiException
 
+from dlws_contract.kube_api import server_message
 from dlws_operator.kopf_config import WAITING_MARK, QuietWaits
-from dlws_operator.refusals import pod_refusal, retry_delay
+from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
 from dlws_operator.settings import OperatorSettings
 
 
@@ -17,17 +18,22 @@ def forbidden(message: str, status: int = 403) -> ApiException:
     return exc
 
 
+def refusal_of(exc: ApiException) -> Refusal | None:
+    """What lifecycle.start_job reads of a failed Pod create."""
+    return pod_refusal(exc.status, server_message(exc))
+
+
 QUOTA = ('pods "j" is forbidden: exceeded quota: q, requested: requests.cpu=500m, '
          'used: requests.cpu=0, limited: requests.cpu=100m')
 
 
 def test_exceeded_quota_waits_with_the_api_servers_message() -> None:
-    refusal = pod_refusal(forbidden(QUOTA))
+    refusal = refusal_of(forbidden(QUOTA))
     assert refusal is not None and (refusal.reason, refusal.message, refusal.waits) == ("ExceededQuota", QUOTA, True)
 
 
 def test_a_missing_priority_class_waits() -> None:
-    refusal = pod_refusal(forbidden('pods "j" is forbidden: no PriorityClass with name dlws-preemptible was found'))
+    refusal = refusal_of(forbidden('pods "j" is forbidden: no PriorityClass with name dlws-preemptible was found'))
     assert refusal is not None and (refusal.reason, refusal.waits) == ("PriorityClassNotFound", True)
 
 
@@ -36,7 +42,7 @@ def test_a_missing_priority_class_waits() -> None:
     'pods "j" is forbidden: minimum memory usage per Pod is 64Mi, but request is 32M',
     'pods "j" is forbidden: cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000'])
 def test_a_limit_range_refusal_fails_the_job(message: str) -> None:
-    refusal = pod_refusal(forbidden(message))
+    refusal = refusal_of(forbidden(message))
     assert refusal is not None and (refusal.reason, refusal.waits) == ("ExceededLimitRange", False)
 
 
@@ -44,7 +50,7 @@ def test_a_limit_range_refusal_fails_the_job(message: str) -> None:
     forbidden('pods is forbidden: User "system:serviceaccount:dlws-system:dlws-operator" cannot create resource'),
     forbidden(QUOTA, status=500), forbidden("conflict", status=409)])
 def test_other_failures_are_not_refusals(exc: ApiException) -> None:
-    assert pod_refusal(exc) is None
+    assert refusal_of(exc) is None
 
 
 def test_retries_back_off_to_a_bound() -> None:

@@ -2,7 +2,7 @@
 from typing import Any
 
 from dlws_contract import phases
-from dlws_operator.pod_spec import GENERATION_ANNOTATION
+from dlws_contract.resource import GENERATION_ANNOTATION
 from dlws_operator.status import killing_status, status_from_pod, withheld_status
 
 NOW = "2026-11-27T12:00:00Z"
