@@ -9,19 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from api_shim.errors import Forbidden
 from api_shim.job_index import JobIndex
-from api_shim.records import JobRecord, is_job_id, record_from_object, still_there
+from api_shim.records import JobRecord, is_job_id, record_from_object
 from api_shim.store import JobStore, Unavailable
-from dlws_contract import tokens
+from dlws_contract import catch_up, tokens
+from dlws_contract.catch_up import still_alive
 
 log = logging.getLogger(__name__)
-
-# Seconds SubmitJob waits for the watch to deliver its own create before it asks the API
-# server instead (a watch hop is usually milliseconds, and costs the API server nothing).
-INDEX_CATCH_UP: Final = 2.0
 
 
 class ChainKilled(Exception):
@@ -120,12 +117,12 @@ class Family:
         Linearizable: what is read after the create's write includes every kill written
         before it. Usually the index says, once its watch has delivered the child's own
         create (one ordered stream: every earlier write, every kill above it included);
-        if that takes longer than INDEX_CATCH_UP, the API server does (quorum GETs). A
+        if that takes longer than catch_up.CATCH_UP, the API server does (quorum GETs). A
         kill written after that came after this decision, and takes the child with it: the
         child is its parent's dependent (blockOwnerDeletion) from its first moment.
         """
         meta = made["metadata"]
-        if await self._index.wait_for_job(self.namespace, str(meta["name"]), str(meta["uid"]), INDEX_CATCH_UP):
+        if await self._index.wait_for_job(self.namespace, str(meta["name"]), str(meta["uid"]), catch_up.CATCH_UP):
             dying = next((job for job in chain if not self._still_indexed(job)), None)
         else:
             try:
@@ -134,7 +131,7 @@ class Family:
                 if not keyed:
                     await self._withdraw(made)  # unconfirmed, and nobody could find it again
                 raise
-            dying = next((job for job, obj in zip(chain, fresh) if not still_there(job, obj)), None)
+            dying = next((job for job, obj in zip(chain, fresh) if not still_alive(job.uid, obj)), None)
         if dying is not None:
             await self._withdraw(made)
             raise ChainKilled(dying, str(meta["name"]))

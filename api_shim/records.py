@@ -56,15 +56,6 @@ class JobRecord:
         return self.phase not in phases.FINISHED_PHASES
 
 
-def still_there(job: JobRecord, fresh: Mapping[str, Any] | None) -> bool:
-    """Whether `fresh`, the job's object as the API server has it now (None: gone), is
-    still this job (same uid: not deleted and made again) and not being deleted."""
-    if fresh is None:
-        return False
-    meta = fresh.get("metadata") or {}
-    return str(meta.get("uid", "")) == job.uid and not meta.get("deletionTimestamp")
-
-
 @dataclass(frozen=True, slots=True)
 class PodRecord:
     """A job's Pod, as far as telling which job a request's source address is."""

@@ -3,8 +3,9 @@ no Pod is made for a job whose parent, or any job above it, is being killed or i
 
 The job watch (indexes.WatchedJobs) is one stream in etcd's order: once it has delivered
 the job's own create, it holds every write made before it, every kill above the job
-included, and answers with no call. Should the watch lag by more than CATCH_UP, the API
-server answers instead: one quorum GET per job of the chain, all at once.
+included, and answers with no call. Should the watch lag by more than catch_up.CATCH_UP
+(the shim waits as long), the API server answers instead: one quorum GET per job of the
+chain, all at once.
 
 What remains is the time from that answer to the Pod's create (the watch's lag behind
 the API server, or the GETs' round trip, then the create: metrics.POD_CREATE_WINDOW): a
@@ -17,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from dlws_contract import catch_up
+from dlws_contract.catch_up import same_object, still_alive
 from dlws_contract.kube_api import Kube, job_path
 from dlws_operator.job_view import JobId, JobLookup, parent_of
 
 # Far deeper than any family the shim admits; forged parent labels that loop stop here.
 MAX_HOPS: Final = 64
-# Seconds to wait for the job watch to deliver a new job before asking the API server.
-CATCH_UP: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +35,6 @@ class Found:
     by: str
 
 
-def same_job(job: JobId, uid: str) -> bool:
-    return not job.uid or job.uid == uid
-
-
-def alive(job: JobId, fresh: Mapping[str, Any] | None) -> bool:
-    """Whether `fresh`, the job as the API server has it now (None: gone), is still
-    this job (not deleted and made again under its name) and not being deleted."""
-    if fresh is None:
-        return False
-    meta = fresh.get("metadata") or {}
-    return same_job(job, str(meta.get("uid", ""))) and not meta.get("deletionTimestamp")
-
-
 def chain_in_watch(jobs: JobLookup, namespace: str, job: JobId) -> Found:
     """The chain as the job watch holds it, once it has delivered `job`: a job above it
     that is not there was deleted before it, or since."""
@@ -55,7 +43,7 @@ def chain_in_watch(jobs: JobLookup, namespace: str, job: JobId) -> Found:
     while current is not None and current not in seen and len(seen) <= MAX_HOPS:
         seen.append(current)
         view = jobs.view(namespace, current.name)
-        if view is None or not same_job(current, view.uid) or view.deleting:
+        if view is None or not same_object(current.uid, view.uid) or view.deleting:
             return Found(current.name, "watch")
         current = view.parent
     return Found(None, "watch")
@@ -64,14 +52,14 @@ def chain_in_watch(jobs: JobLookup, namespace: str, job: JobId) -> Found:
 async def check_chain(kube: Kube, jobs: JobLookup, meta: Mapping[str, Any]) -> Found:
     """Looks at the job of `meta` and every job above it, up to its root."""
     namespace = str(meta["namespace"])
-    if await jobs.delivered(namespace, str(meta["name"]), str(meta["uid"]), CATCH_UP):
+    if await jobs.delivered(namespace, str(meta["name"]), str(meta["uid"]), catch_up.CATCH_UP):
         return chain_in_watch(jobs, namespace, JobId(str(meta["name"]), str(meta["uid"])))
     chain: list[JobId] = []
     job: JobId | None = JobId(str(meta["name"]), str(meta["uid"]))
     while job is not None and job not in chain and len(chain) <= MAX_HOPS:
         chain.append(job)
         view = jobs.view(namespace, job.name)
-        if view is not None and same_job(job, view.uid):
+        if view is not None and same_object(job.uid, view.uid):
             if view.deleting:
                 return Found(job.name, "watch")
             job = view.parent
@@ -79,8 +67,8 @@ async def check_chain(kube: Kube, jobs: JobLookup, meta: Mapping[str, Any]) -> F
         # Not in the lagging watch yet, or it still holds an older job of that name: the
         # API server says who is above.
         obj = await kube.get(job_path(namespace, job.name))
-        if obj is None or not alive(job, obj):
+        if obj is None or not still_alive(job.uid, obj):
             return Found(job.name, "api")
         job = parent_of(obj.get("metadata") or {})
     fresh = await asyncio.gather(*(kube.get(job_path(namespace, j.name)) for j in chain))
-    return Found(next((j.name for j, obj in zip(chain, fresh) if not alive(j, obj)), None), "api")
+    return Found(next((j.name for j, obj in zip(chain, fresh) if not still_alive(j.uid, obj)), None), "api")

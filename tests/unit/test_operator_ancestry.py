@@ -6,7 +6,8 @@ from typing import Any
 
 from dlws_contract import resource
 from dlws_contract.kube_api import job_path
-from dlws_operator.ancestry import Found, alive, check_chain
+from dlws_contract.catch_up import still_alive
+from dlws_operator.ancestry import Found, check_chain
 from dlws_operator.job_view import JobId, JobView, job_view, parent_of
 
 NS = "ns"
@@ -66,10 +67,11 @@ def test_a_job_names_its_parent_with_the_uid_of_its_owner_reference() -> None:
 
 
 def test_alive_means_there_with_its_uid_and_not_being_deleted() -> None:
-    assert alive(JobId("mid", "uid-mid"), job("mid", "root"))
-    assert not alive(JobId("mid", "uid-mid"), None)
-    assert not alive(JobId("mid", "uid-mid"), job("mid", "root", deleting=True))
-    assert not alive(JobId("mid", "uid-mid"), job("mid", "root", uid="made-again"))
+    assert still_alive("uid-mid", job("mid", "root"))
+    assert not still_alive("uid-mid", None)
+    assert not still_alive("uid-mid", job("mid", "root", deleting=True))
+    assert not still_alive("uid-mid", job("mid", "root", uid="made-again"))
+    assert still_alive("", job("mid", "root", uid="made-again"))  # a parent named by label alone
 
 
 async def test_all_alive_is_asked_of_the_api_server_for_every_job_of_the_chain() -> None:

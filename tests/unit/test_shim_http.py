@@ -13,11 +13,10 @@ import pytest
 import yarl
 from aiohttp.test_utils import TestClient
 
-from api_shim import families
 from api_shim.app import init_app
 from api_shim.settings import Settings
 from api_shim.store import Rejected, Unavailable
-from dlws_contract import resource, tokens
+from dlws_contract import catch_up, resource, tokens
 from tests.memory_store import MemoryJobStore
 
 TOKEN = tokens.new_token()
@@ -34,7 +33,7 @@ MakeClient = Callable[..., Awaitable[Client]]
 @pytest.fixture(autouse=True)
 def quick_index_catch_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """With index_lag the index never catches up: SubmitJob asks the API server sooner."""
-    monkeypatch.setattr(families, "INDEX_CATCH_UP", 0.05)
+    monkeypatch.setattr(catch_up, "CATCH_UP", 0.05)
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 
 from api_shim.job_index import JobIndex
-from api_shim.records import JobRecord, is_job_id, record_from_object, still_there
+from api_shim.records import JobRecord, is_job_id, record_from_object
 from dlws_contract import resource
+from dlws_contract.catch_up import still_alive
 
 
 def obj(name: str, ns: str = "ns", family: str | None = "fam", parent: str | None = "r",
@@ -38,14 +39,14 @@ def test_record_keeps_what_decisions_need() -> None:
 
 def test_a_fresh_read_shows_the_job_still_there_only_alive_and_with_its_uid() -> None:
     known = record_from_object(obj("p"))
-    assert still_there(known, obj("p"))
-    assert not still_there(known, None)  # gone
+    assert still_alive(known.uid, obj("p"))
+    assert not still_alive(known.uid, None)  # gone
     dying = obj("p")
     dying["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    assert not still_there(known, dying)
+    assert not still_alive(known.uid, dying)
     again = obj("p")
     again["metadata"]["uid"] = "uid-of-a-new-p"  # deleted and made again under its name
-    assert not still_there(known, again)
+    assert not still_alive(known.uid, again)
 
 
 def test_a_root_is_genuine_only_with_the_operators_status() -> None:
