@@ -202,9 +202,18 @@ def parse_gpu_type(raw: object, known: Collection[str] = ()) -> str:
     if not isinstance(raw, str) or len(raw.strip()) > MAX_GPU_TYPE or not re.fullmatch(GPU_TYPE_PATTERN, raw.strip()):
         raise InvalidJob(f"gpuType must be a GPU type name (letters, digits, '-', '_', '.', "
                          f"at most {MAX_GPU_TYPE}), not {str(raw)[:40]!r}")
-    if known and raw.strip() not in known:
-        raise InvalidJob(f"unknown gpuType {raw.strip()!r}: this cluster has {', '.join(sorted(known))}")
+    if (problem := unknown_gpu_type(raw.strip(), known)) is not None:
+        raise InvalidJob(problem)
     return raw.strip()
+
+
+def unknown_gpu_type(gpu_type: str, known: Collection[str]) -> str | None:
+    """Why a job may not name this GPU type, or None: the cluster lists its types
+    (`known`; empty: any type) and this is not one of them. The shim refuses such a
+    SubmitJob; the operator fails such a job applied without the shim."""
+    if not known or gpu_type in known:
+        return None
+    return f"unknown gpuType {gpu_type!r}: this cluster has {', '.join(sorted(known))}"
 
 
 def gpu_type_list(raw: str) -> frozenset[str]:

@@ -24,6 +24,7 @@ from kubernetes.aio.client.exceptions import ApiException
 from dlws_contract import kube_api, phases, resource
 from dlws_contract.compute import effective_resources
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating, server_message
+from dlws_contract.spec import unknown_gpu_type
 from dlws_operator import metrics, pod_spec
 from dlws_operator.kopf_config import WAITING_MARK, WaitingForRoom
 from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
@@ -95,9 +96,8 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         refuse(patch, memo, job, "InvalidFamily", problem)
         return
     gpu_type = body["spec"].get("gpuType")
-    if gpu_type and memo.settings.gpu_types and gpu_type not in memo.settings.gpu_types:
-        known = ", ".join(sorted(memo.settings.gpu_types))
-        refuse(patch, memo, job, "UnknownGpuType", f"unknown gpuType {gpu_type!r}: this cluster has {known}")
+    if gpu_type and (problem := unknown_gpu_type(gpu_type, memo.settings.gpu_types)) is not None:
+        refuse(patch, memo, job, "UnknownGpuType", problem)
         return
     pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api, settings=memo.settings, family=digest)
     name = pod["metadata"]["name"]

@@ -8,7 +8,7 @@ import pytest
 from api_shim.detail import job_detail
 from dlws_contract.compute import ResourceDefaults, effective_resources
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
-from dlws_contract.spec import InvalidJob, spec_from_parameters
+from dlws_contract.spec import InvalidJob, spec_from_parameters, unknown_gpu_type
 from dlws_operator.pod_spec import build_pod
 from dlws_operator.settings import OperatorSettings
 from dlws_operator.status import status_from_pod, waiting_status
@@ -182,3 +182,10 @@ def test_a_cluster_listing_its_gpu_types_refuses_others() -> None:
     with pytest.raises(InvalidJob, match="unknown gpuType 'K80': this cluster has P40, V100"):
         spec_from_parameters({**SEED, "gpuType": "K80"}, gpu_types={"P40", "V100"})
     assert spec_from_parameters({**SEED, "gpuType": "K80"})["gpuType"] == "K80"  # no list: any
+
+
+def test_the_shim_and_the_operator_tell_an_unknown_gpu_type_in_one_message() -> None:
+    # spec_from_parameters (the shim) and lifecycle.start_job (the operator) both say this.
+    assert unknown_gpu_type("K80", {"P40", "V100"}) == "unknown gpuType 'K80': this cluster has P40, V100"
+    assert unknown_gpu_type("P40", {"P40", "V100"}) is None
+    assert unknown_gpu_type("K80", frozenset()) is None  # no list: any
