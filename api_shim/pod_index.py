@@ -33,6 +33,11 @@ class PodIndex:
     def at(self, address: str) -> list[PodRecord]:
         return [self._pods[key] for key in self._by_address.get(address, ())]
 
+    @property
+    def waiting(self) -> bool:
+        """Whether a request waits for the next change."""
+        return bool(self._waiters)
+
     def starting(self) -> Iterator[PodRecord]:
         return (self._pods[key] for key in self._starting)
 

@@ -4,6 +4,7 @@ request's address comes through a trusted proxy's X-Forwarded-For, since the tes
 itself calls from loopback. tests/e2e/test_calling_job_real.py makes the same calls from
 real containers."""
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -47,11 +48,27 @@ def pods(store: MemoryJobStore) -> PodIndex:
     return index
 
 
+MakeClient = Callable[..., Awaitable[Client]]
+
+
 @pytest.fixture
-async def client(aiohttp_client: Any, store: MemoryJobStore, pods: PodIndex) -> Client:
-    settings = Settings(trusted_proxies="127.0.0.1", caller_wait=5.0)
-    c: Client = await aiohttp_client(await init_app(settings, store=store, index=store.index, pods=pods))
-    return c
+def make_client(aiohttp_client: Any, store: MemoryJobStore) -> MakeClient:
+    """The shim on the store, with these Pods (PodRecords, or a PodIndex as it is) and settings
+    (by default trusting loopback, the test client, as a proxy)."""
+    async def make(pods: PodIndex | list[PodRecord] | None = None, **settings: Any) -> Client:
+        if isinstance(pods, list):
+            pods, records = PodIndex(), pods
+            pods.replace_all(records)
+        app = await init_app(Settings(**{"trusted_proxies": "127.0.0.1", **settings}), store=store,
+                             index=store.index, pods=pods)
+        c: Client = await aiohttp_client(app)
+        return c
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient, pods: PodIndex) -> Client:
+    return await make_client(pods)
 
 
 async def submit_from(client: Client, address: str, **extra: Any) -> dict[str, Any]:
@@ -98,19 +115,16 @@ async def test_a_pod_of_another_family_holding_this_token_nests_under_this_root(
     assert await counted(client, "other_family") == 1
 
 
-async def test_an_untrusted_forwarded_for_header_is_ignored(aiohttp_client: Any, store: MemoryJobStore,
+async def test_an_untrusted_forwarded_for_header_is_ignored(make_client: MakeClient, store: MemoryJobStore,
                                                             pods: PodIndex) -> None:
-    app = await init_app(Settings(), store=store, index=store.index, pods=pods)
-    c: Client = await aiohttp_client(app)
+    c = await make_client(pods, trusted_proxies="")
     made = await submit_from(c, CHILD_IP)  # from loopback, which no proxy setting names
     assert parent_of(store, made["jobId"]) == "root-a"
 
 
-async def test_with_the_lookup_off_every_submission_nests_under_the_root(aiohttp_client: Any,
+async def test_with_the_lookup_off_every_submission_nests_under_the_root(make_client: MakeClient,
                                                                          store: MemoryJobStore) -> None:
-    app = await init_app(Settings(trusted_proxies="127.0.0.1", caller_lookup=False), store=store,
-                         index=store.index)
-    c: Client = await aiohttp_client(app)
+    c = await make_client(caller_lookup=False)
     made = await submit_from(c, CHILD_IP)
     assert parent_of(store, made["jobId"]) == "root-a"
     assert await counted(c, "lookup_off") == 1
@@ -137,38 +151,29 @@ async def test_a_job_s_first_request_waits_for_its_pod_s_address(client: Client,
     starting = job_pod(store, NS, "c1", None)
     pods.replace_all([starting])
     call = asyncio.create_task(submit_from(client, CHILD_IP))
-    while not pods._waiters:  # the request is waiting for the Pod watch
+    while not pods.waiting:  # the request is waiting for the Pod watch
         await asyncio.sleep(0.01)
     pods.upsert(replace(starting, ips=(CHILD_IP,)))
     assert parent_of(store, (await call)["jobId"]) == "c1"
 
 
 async def test_a_pod_that_never_gets_its_address_leaves_the_root_after_the_wait(
-        aiohttp_client: Any, store: MemoryJobStore) -> None:
-    pods = PodIndex()
-    pods.replace_all([job_pod(store, NS, "c1", None)])
-    app = await init_app(Settings(trusted_proxies="127.0.0.1", caller_wait=0.2), store=store,
-                         index=store.index, pods=pods)
-    c: Client = await aiohttp_client(app)
+        make_client: MakeClient, store: MemoryJobStore) -> None:
+    c = await make_client([job_pod(store, NS, "c1", None)], caller_wait=0.2)
     made = await submit_from(c, CHILD_IP)
     assert parent_of(store, made["jobId"]) == "root-a"
     assert await counted(c, "no_pod") == 1
 
 
 async def test_no_wait_without_a_starting_pod_of_the_caller_s_family(
-        aiohttp_client: Any, store: MemoryJobStore) -> None:
-    pods = PodIndex()
-    pods.replace_all([job_pod(store, OTHER_NS, "root-b", None)])
-    app = await init_app(Settings(trusted_proxies="127.0.0.1", caller_wait=600), store=store,
-                         index=store.index, pods=pods)
-    c: Client = await aiohttp_client(app)
+        make_client: MakeClient, store: MemoryJobStore) -> None:
+    c = await make_client([job_pod(store, OTHER_NS, "root-b", None)], caller_wait=600)
     made = await asyncio.wait_for(submit_from(c, CHILD_IP), 30)
     assert parent_of(store, made["jobId"]) == "root-a"
 
 
-async def test_not_ready_until_the_pods_are_listed(aiohttp_client: Any, store: MemoryJobStore) -> None:
-    app = await init_app(Settings(), store=store, index=store.index, pods=PodIndex())
-    c: Client = await aiohttp_client(app)
+async def test_not_ready_until_the_pods_are_listed(make_client: MakeClient) -> None:
+    c = await make_client(PodIndex())
     assert (await c.get("/readyz")).status == 503
     resp = await c.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
     assert resp.status == 503 and "Pods" in (await resp.json())["error"]
