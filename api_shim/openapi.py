@@ -46,7 +46,7 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
                             "description": "Only RegularJob; PSDistJob and MPIDistJob are refused."},
         "runningasroot": _string("1/true/yes or 0/false/no: run the container as uid 0."),
         "env": _string(f'A JSON object of extra environment variables (at most {spec.MAX_ENV}); '
-                       'names FAMILY_TOKEN, POD_NAME, POD_IP and DLWS_* are reserved.'),
+                       f'names {spec.RESERVED_ENV_TEXT} are reserved.'),
         "parentJobId": _string("A job of the caller's family to nest the new job under; "
                                "default: the calling job (the family's job whose Pod sent the "
                                "request, told by its source address), else the family root."),

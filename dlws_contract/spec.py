@@ -26,12 +26,16 @@ MAX_PORTS: Final = 16
 MAX_ENV: Final = 64
 MAX_ENV_VALUE: Final = 4096
 ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
-# Variables the operator sets itself; a job may not override them.
-RESERVED_ENV_NAMES: Final = frozenset({
-    "FAMILY_TOKEN", "DLWS_REST_API", "DLWS_JOB_ID", "DLWS_USER_NAME", "DLWS_UID",
-    "POD_NAME", "POD_IP", "DLWS_DATA_PATH", "DLWS_WORK_PATH", "DLWS_JOB_PATH", "DLWS_LOG_DIR",
-})
+# The operator sets these variables in every job (pod_spec.py) and a job's env may not:
+# these three names, and every name that begins with the prefix (DLWS_REST_API,
+# DLWS_JOB_ID, ...). The CRD's env rule and the OpenAPI document say the same
+# (tests/unit/test_reserved_env.py).
+FAMILY_TOKEN_ENV: Final = "FAMILY_TOKEN"
+POD_NAME_ENV: Final = "POD_NAME"
+POD_IP_ENV: Final = "POD_IP"
+RESERVED_ENV_NAMES: Final = (FAMILY_TOKEN_ENV, POD_NAME_ENV, POD_IP_ENV)
 RESERVED_ENV_PREFIX: Final = "DLWS_"
+RESERVED_ENV_TEXT: Final = f"{', '.join(RESERVED_ENV_NAMES)} and {RESERVED_ENV_PREFIX}*"
 # CPU (cores) and memory (bytes) of a job, as DLWS named them, in request/limit pairs.
 CPU_FIELDS: Final = ("cpurequest", "cpulimit")
 MEMORY_FIELDS: Final = ("memoryrequest", "memorylimit")
@@ -140,6 +144,11 @@ def _ports(raw: object) -> list[int]:
     return ports
 
 
+def reserved_env_name(name: str) -> bool:
+    """Whether the system sets this variable in a job, so the job may not."""
+    return name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIX)
+
+
 def parse_env(raw: object) -> dict[str, str]:
     if isinstance(raw, str):
         try:
@@ -154,7 +163,7 @@ def parse_env(raw: object) -> dict[str, str]:
     for name, value in raw.items():
         if not isinstance(name, str) or not re.fullmatch(ENV_NAME_PATTERN, name):
             raise InvalidJob(f"env name {str(name)[:64]!r} is not a valid variable name")
-        if name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIX):
+        if reserved_env_name(name):
             raise InvalidJob(f"env name {name!r} is reserved: the system sets it")
         if not isinstance(value, str) or len(value) > MAX_ENV_VALUE:
             raise InvalidJob(f"env value of {name!r} must be a string of at most {MAX_ENV_VALUE} characters")

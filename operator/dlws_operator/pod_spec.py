@@ -2,7 +2,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dlws_contract import resource
+from dlws_contract import resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
 from dlws_operator.settings import OperatorSettings
 
@@ -39,18 +39,20 @@ def family_root(job: Mapping[str, Any]) -> str:
 def _env(job: Mapping[str, Any], rest_api: str) -> list[dict[str, Any]]:
     spec = job["spec"]
     name = job["metadata"]["name"]
+    # Every name set here is reserved (contract.reserved_env_name; the DLWS_ ones by their
+    # prefix), so the job's own env, added last, cannot override one.
     env: list[dict[str, Any]] = [
         # The token reaches the job only through the Secret, so `kubectl get pod -o yaml`
         # never shows it.
-        {"name": "FAMILY_TOKEN", "valueFrom": {"secretKeyRef": {
+        {"name": contract.FAMILY_TOKEN_ENV, "valueFrom": {"secretKeyRef": {
             "name": resource.family_secret_name(family_root(job)),
             "key": resource.SECRET_TOKEN_KEY}}},
         {"name": "DLWS_REST_API", "value": rest_api},
         {"name": "DLWS_JOB_ID", "value": name},
         {"name": "DLWS_USER_NAME", "value": str(spec.get("userName", "default"))},
         {"name": "DLWS_UID", "value": str(spec.get("userId", 0))},
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": contract.POD_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": contract.POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
     for field, var in (("dataPath", "DLWS_DATA_PATH"), ("workPath", "DLWS_WORK_PATH"),
                        ("jobPath", "DLWS_JOB_PATH"), ("logDir", "DLWS_LOG_DIR")):
