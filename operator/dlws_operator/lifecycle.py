@@ -99,7 +99,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
     if gpu_type and (problem := unknown_gpu_type(gpu_type, memo.settings.gpu_types)) is not None:
         refuse(patch, memo, job, "UnknownGpuType", problem)
         return
-    pod = pod_spec.build_pod(body, rest_api=memo.settings.rest_api, settings=memo.settings, family=digest)
+    pod = pod_spec.build_pod(body, settings=memo.settings, family=digest)
     name = pod["metadata"]["name"]
     # Last, right before the create: a kill of the job or of any job above it that
     # reached the API server before this check gets no Pod made after it.

@@ -79,7 +79,7 @@ def priority_class(spec: Mapping[str, Any], settings: OperatorSettings) -> str:
     return settings.preemptible_class if spec.get("preemptionAllowed") else settings.priority_class
 
 
-def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettings = DEFAULTS,
+def build_pod(job: Mapping[str, Any], *, settings: OperatorSettings = DEFAULTS,
               family: str | None = None) -> dict[str, Any]:
     """family: the family digest, when the job's labels do not carry it yet (a root's first
     run writes it in the same patch). The shim tells a calling job's family by it."""
@@ -89,7 +89,7 @@ def build_pod(job: Mapping[str, Any], *, rest_api: str, settings: OperatorSettin
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
-        "env": _env(job, rest_api),
+        "env": _env(job, settings.rest_api),
         "securityContext": _security_context(spec),
     }
     if spec.get("cmd"):

@@ -12,7 +12,7 @@ from dlws_contract.spec import InvalidJob, spec_from_parameters, unknown_gpu_typ
 from dlws_operator.pod_spec import build_pod
 from dlws_operator.settings import OperatorSettings
 from dlws_operator.status import status_from_pod, waiting_status
-from tests.unit.test_pod_spec import REST, job
+from tests.unit.test_pod_spec import job
 from tests.unit.test_spec import SEED
 
 NOW = "2026-12-01T00:00:00Z"
@@ -96,41 +96,41 @@ def container(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_pod_without_resources_given_gets_dlws_defaults_and_is_never_best_effort() -> None:
-    assert container(build_pod(job(), rest_api=REST))["resources"] == {
+    assert container(build_pod(job()))["resources"] == {
         "requests": {"cpu": "500m", "memory": "2048M"}, "limits": {"cpu": "500m", "memory": "2560M"}}
 
 
 def test_the_operators_defaults_apply() -> None:
     settings = OperatorSettings(resource_defaults=ResourceDefaults("10m", "2", "32M", "1G"))
-    assert container(build_pod(job(), rest_api=REST, settings=settings))["resources"] == {
+    assert container(build_pod(job(), settings=settings))["resources"] == {
         "requests": {"cpu": "10m", "memory": "32M"}, "limits": {"cpu": "2", "memory": "1G"}}
 
 
 def test_a_pod_gets_the_jobs_own_requests_and_limits_beside_its_gpus() -> None:
-    pod = build_pod(job(cpurequest="1", cpulimit="2", memorylimit="64M", resourcegpu=1), rest_api=REST)
+    pod = build_pod(job(cpurequest="1", cpulimit="2", memorylimit="64M", resourcegpu=1))
     assert container(pod)["resources"] == {
         "requests": {"cpu": "1", "memory": "64M"}, "limits": {"cpu": "2", "memory": "64M", "nvidia.com/gpu": "1"}}
 
 
 def test_gpu_type_is_a_node_selector_on_the_configured_label() -> None:
-    assert "nodeSelector" not in build_pod(job(), rest_api=REST)["spec"]
-    assert build_pod(job(gpuType="P40"), rest_api=REST)["spec"]["nodeSelector"] == {"gpuType": "P40"}
+    assert "nodeSelector" not in build_pod(job())["spec"]
+    assert build_pod(job(gpuType="P40"))["spec"]["nodeSelector"] == {"gpuType": "P40"}
     settings = OperatorSettings(gpu_type_label="nvidia.com/gpu.product")
-    pod = build_pod(job(gpuType="Tesla-V100"), rest_api=REST, settings=settings)
+    pod = build_pod(job(gpuType="Tesla-V100"), settings=settings)
     assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "Tesla-V100"}
 
 
 def test_preemption_picks_the_priority_class() -> None:
-    assert build_pod(job(), rest_api=REST)["spec"]["priorityClassName"] == "dlws-non-preemptible"
-    assert build_pod(job(preemptionAllowed=False), rest_api=REST)["spec"]["priorityClassName"] == "dlws-non-preemptible"
-    assert build_pod(job(preemptionAllowed=True), rest_api=REST)["spec"]["priorityClassName"] == "dlws-preemptible"
+    assert build_pod(job())["spec"]["priorityClassName"] == "dlws-non-preemptible"
+    assert build_pod(job(preemptionAllowed=False))["spec"]["priorityClassName"] == "dlws-non-preemptible"
+    assert build_pod(job(preemptionAllowed=True))["spec"]["priorityClassName"] == "dlws-preemptible"
     settings = OperatorSettings(priority_class="", preemptible_class="low")
-    assert "priorityClassName" not in build_pod(job(), rest_api=REST, settings=settings)["spec"]
-    assert build_pod(job(preemptionAllowed=True), rest_api=REST, settings=settings)["spec"]["priorityClassName"] == "low"
+    assert "priorityClassName" not in build_pod(job(), settings=settings)["spec"]
+    assert build_pod(job(preemptionAllowed=True), settings=settings)["spec"]["priorityClassName"] == "low"
 
 
 def test_status_says_what_the_pod_got() -> None:
-    pod = build_pod(job(memorylimit="64M"), rest_api=REST)
+    pod = build_pod(job(memorylimit="64M"))
     pod["status"] = {"phase": "Running"}
     assert status_from_pod(pod, now=NOW)["resources"] == {
         "cpurequest": "500m", "cpulimit": "500m", "memoryrequest": "64M", "memorylimit": "64M",

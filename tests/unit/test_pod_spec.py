@@ -3,8 +3,7 @@ from typing import Any
 
 from dlws_contract import resource
 from dlws_operator.pod_spec import build_pod, job_command
-
-REST = "http://dlws-api.dlws-system.svc:5000/"
+from dlws_operator.settings import OperatorSettings
 
 
 def job(name: str = "j1", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
@@ -21,7 +20,7 @@ def env_of(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_pod_is_named_after_the_job_and_controlled_by_it() -> None:
-    pod = build_pod(job("abc"), rest_api=REST)
+    pod = build_pod(job("abc"))
     assert pod["metadata"]["name"] == "abc"
     [owner] = pod["metadata"]["ownerReferences"]
     assert owner == {"apiVersion": resource.API_VERSION, "kind": "DLWSJob", "name": "abc",
@@ -32,15 +31,17 @@ def test_pod_is_named_after_the_job_and_controlled_by_it() -> None:
 def test_family_token_comes_from_the_roots_secret_never_as_a_value() -> None:
     child = job("c", labels={resource.LABEL_PARENT: "p", resource.LABEL_ROOT: "r",
                              resource.LABEL_FAMILY: "d" * 63})
-    env = env_of(build_pod(child, rest_api=REST))
+    env = env_of(build_pod(child))
     assert env["FAMILY_TOKEN"] == {"secretKeyRef": {"name": "r-family-token", "key": "token"}}
-    root_env = env_of(build_pod(job("r"), rest_api=REST))
+    root_env = env_of(build_pod(job("r")))
     assert root_env["FAMILY_TOKEN"]["secretKeyRef"]["name"] == "r-family-token"
 
 
 def test_dlws_environment_is_set() -> None:
-    env = env_of(build_pod(job("j", userName="alice", userId=1234, dataPath="imagenet"), rest_api=REST))
-    assert env["DLWS_REST_API"] == REST
+    settings = OperatorSettings(rest_api="http://shim.example:5000/")
+    env = env_of(build_pod(job("j", userName="alice", userId=1234, dataPath="imagenet"), settings=settings))
+    assert env["DLWS_REST_API"] == "http://shim.example:5000/"
+    assert env_of(build_pod(job("j")))["DLWS_REST_API"] == "http://dlws-api.dlws-system.svc:5000/"  # the default
     assert env["DLWS_JOB_ID"] == "j"
     assert env["DLWS_USER_NAME"] == "alice"
     assert env["DLWS_UID"] == "1234"
@@ -50,45 +51,45 @@ def test_dlws_environment_is_set() -> None:
 
 
 def test_user_env_follows_system_env() -> None:
-    pod = build_pod(job(env={"B": "2", "A": "1"}), rest_api=REST)
+    pod = build_pod(job(env={"B": "2", "A": "1"}))
     names = [e["name"] for e in pod["spec"]["containers"][0]["env"]]
     assert names[-2:] == ["A", "B"]
 
 
 def test_cmd_runs_through_a_shell_and_empty_cmd_keeps_the_entrypoint() -> None:
-    c = build_pod(job(cmd="echo $HOME && sleep 1"), rest_api=REST)["spec"]["containers"][0]
+    c = build_pod(job(cmd="echo $HOME && sleep 1"))["spec"]["containers"][0]
     assert c["command"] == job_command("echo $HOME && sleep 1")
     assert c["command"][-1] == "echo $HOME && sleep 1"  # verbatim, for the job's own shell
-    assert "command" not in build_pod(job(cmd=""), rest_api=REST)["spec"]["containers"][0]
+    assert "command" not in build_pod(job(cmd=""))["spec"]["containers"][0]
 
 
 def test_gpus_become_limits_and_ports_container_ports() -> None:
-    c = build_pod(job(resourcegpu=2, interactivePorts=[8888, 6006]), rest_api=REST)["spec"]["containers"][0]
+    c = build_pod(job(resourcegpu=2, interactivePorts=[8888, 6006]))["spec"]["containers"][0]
     assert c["resources"]["limits"]["nvidia.com/gpu"] == "2"
     assert [p["containerPort"] for p in c["ports"]] == [8888, 6006]
-    assert "nvidia.com/gpu" not in build_pod(job(resourcegpu=0), rest_api=REST)["spec"]["containers"][0][
+    assert "nvidia.com/gpu" not in build_pod(job(resourcegpu=0))["spec"]["containers"][0][
         "resources"]["limits"]
 
 
 def test_security_context_follows_runningasroot_and_user_id() -> None:
-    sc = lambda **s: build_pod(job(**s), rest_api=REST)["spec"]["containers"][0]["securityContext"]  # noqa: E731
+    sc = lambda **s: build_pod(job(**s))["spec"]["containers"][0]["securityContext"]  # noqa: E731
     assert sc(runningasroot=True) == {"runAsUser": 0}
     assert sc(userId=1000) == {"allowPrivilegeEscalation": False, "runAsUser": 1000, "runAsNonRoot": True}
     assert sc(userId=0) == {"allowPrivilegeEscalation": False}
 
 
 def test_pod_never_restarts_and_has_no_service_account_token() -> None:
-    spec = build_pod(job(), rest_api=REST)["spec"]
+    spec = build_pod(job())["spec"]
     assert spec["restartPolicy"] == "Never"
     assert spec["automountServiceAccountToken"] is False
 
 
 def test_gitops_labels_of_the_job_are_not_copied_to_the_pod() -> None:
-    pod = build_pod(job(labels={"app.kubernetes.io/instance": "argo-app"}), rest_api=REST)
+    pod = build_pod(job(labels={"app.kubernetes.io/instance": "argo-app"}))
     assert "app.kubernetes.io/instance" not in pod["metadata"]["labels"]
 
 
 def test_the_pod_carries_its_family_digest_also_on_a_root_s_first_run() -> None:
-    assert build_pod(job(), rest_api=REST, family="d1")["metadata"]["labels"][resource.LABEL_FAMILY] == "d1"
+    assert build_pod(job(), family="d1")["metadata"]["labels"][resource.LABEL_FAMILY] == "d1"
     labelled = job(labels={resource.LABEL_FAMILY: "d2"})
-    assert build_pod(labelled, rest_api=REST)["metadata"]["labels"][resource.LABEL_FAMILY] == "d2"
+    assert build_pod(labelled)["metadata"]["labels"][resource.LABEL_FAMILY] == "d2"
