@@ -72,7 +72,7 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
     if meta.get("deletionTimestamp") or already_running(meta, status, memo.pods.cache):
         return
     try:
-        async with memo.starts:  # a bounded number at once: see OperatorSettings
+        async with memo.starts:  # a bounded number at once: see OperatorConfig
             await start_job(body, meta, status, patch, memo, retry=retry)
     except ApiException as exc:
         if not namespace_terminating(exc):
@@ -96,10 +96,10 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         refuse(patch, memo, job, "InvalidFamily", problem)
         return
     gpu_type = body["spec"].get("gpuType")
-    if gpu_type and (problem := unknown_gpu_type(gpu_type, memo.settings.gpu_types)) is not None:
+    if gpu_type and (problem := unknown_gpu_type(gpu_type, memo.config.gpu_types)) is not None:
         refuse(patch, memo, job, "UnknownGpuType", problem)
         return
-    pod = pod_spec.build_pod(body, settings=memo.settings, family=digest)
+    pod = pod_spec.build_pod(body, config=memo.config, family=digest)
     name = pod["metadata"]["name"]
     # Last, right before the create: a kill of the job or of any job above it that
     # reached the API server before this check gets no Pod made after it.
@@ -142,11 +142,11 @@ def wait_for_quota(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo
     the status and our Event tell it once, this log line at each try."""
     job = JobRef.of(body["metadata"])
     if status.get("reason") != refusal.reason or status.get("message") != refusal.message:
-        resources = effective_resources(body["spec"], memo.settings.resource_defaults)
+        resources = effective_resources(body["spec"], memo.config.resource_defaults)
         patch.status.update(waiting_status(refusal.reason, refusal.message, resources, now=kube_api.timestamp()))
     if status.get("reason") != refusal.reason:
         post_event(memo.events, job, type="Warning", reason=refusal.reason, message=refusal.message)
-    delay = retry_delay(retry, memo.settings.quota_retry_max)
+    delay = retry_delay(retry, memo.config.quota_retry_max)
     log.info("job %s/%s has no pod yet (%s: %s); trying again in %.0f s", job.namespace, job.name,
              refusal.reason, refusal.message, delay)
     raise WaitingForRoom(f"{WAITING_MARK} {refusal.reason}", delay=delay)

@@ -1,4 +1,4 @@
-"""dlws-operator's command line: reads the settings and runs kopf. The handlers kopf runs
+"""dlws-operator's command line: reads its configuration and runs kopf. The handlers kopf runs
 are registered by app.py (the process) and lifecycle.py (the jobs); kopf's configuration
 is kopf_config.py."""
 import argparse
@@ -9,7 +9,7 @@ from prometheus_client import start_http_server
 
 from dlws_operator import app, kopf_config, tls_buffers  # noqa: F401  (app registers the handlers)
 from dlws_operator.runtime import Runtime
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -34,14 +34,14 @@ def main(argv: list[str] | None = None) -> None:
     cli = argument_parser()
     args = cli.parse_args(argv)
     try:  # here, not in a kopf startup handler, which would retry a bad value forever
-        operator_settings = OperatorSettings.from_env()
+        config = OperatorConfig.from_env()
     except ValueError as exc:
         cli.error(str(exc))
     if args.kubeconfig:
         # Both kopf's own login and our kubernetes.aio client read it from here.
         os.environ["KUBECONFIG"] = args.kubeconfig
     kopf_config.prepare(verbose=args.verbose)
-    tls_buffers.apply(operator_settings.tls_read_buffer)
+    tls_buffers.apply(config.tls_read_buffer)
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_host)
     kopf.run(
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
-        memo=Runtime(operator_settings, args.namespace),
+        memo=Runtime(config, args.namespace),
     )
 
 

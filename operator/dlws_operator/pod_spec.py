@@ -4,9 +4,9 @@ from typing import Any
 
 from dlws_contract import resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
-DEFAULTS = OperatorSettings()
+DEFAULTS = OperatorConfig()
 
 CONTAINER_NAME = "job"
 # A job's cmd runs under /bin/sh as PID 1 of its container, and PID 1 ignores SIGTERM
@@ -74,12 +74,12 @@ def _security_context(spec: Mapping[str, Any]) -> dict[str, Any]:
     return context
 
 
-def priority_class(spec: Mapping[str, Any], settings: OperatorSettings) -> str:
+def priority_class(spec: Mapping[str, Any], config: OperatorConfig) -> str:
     """The PriorityClass of a job's Pod ("" for none): preemptible only if it allows it."""
-    return settings.preemptible_class if spec.get("preemptionAllowed") else settings.priority_class
+    return config.preemptible_class if spec.get("preemptionAllowed") else config.priority_class
 
 
-def build_pod(job: Mapping[str, Any], *, settings: OperatorSettings = DEFAULTS,
+def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
               family: str | None = None) -> dict[str, Any]:
     """family: the family digest, when the job's labels do not carry it yet (a root's first
     run writes it in the same patch). The shim tells a calling job's family by it."""
@@ -89,7 +89,7 @@ def build_pod(job: Mapping[str, Any], *, settings: OperatorSettings = DEFAULTS,
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
-        "env": _env(job, settings.rest_api),
+        "env": _env(job, config.rest_api),
         "securityContext": _security_context(spec),
     }
     if spec.get("cmd"):
@@ -99,7 +99,7 @@ def build_pod(job: Mapping[str, Any], *, settings: OperatorSettings = DEFAULTS,
         container["ports"] = [{"containerPort": int(p), "protocol": "TCP"} for p in ports]
     # Never BestEffort: every job has CPU and memory requests and limits, its own or the
     # cluster's defaults (compute.py); the status mirrored from the Pod shows which.
-    container["resources"] = container_resources(effective_resources(spec, settings.resource_defaults),
+    container["resources"] = container_resources(effective_resources(spec, config.resource_defaults),
                                                  int(spec.get("resourcegpu", 0)))
     pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
     if family := family or labels.get(resource.LABEL_FAMILY):
@@ -113,8 +113,8 @@ def build_pod(job: Mapping[str, Any], *, settings: OperatorSettings = DEFAULTS,
         "enableServiceLinks": False,
     }
     if spec.get("gpuType"):
-        pod_spec["nodeSelector"] = {settings.gpu_type_label: spec["gpuType"]}
-    if priority := priority_class(spec, settings):
+        pod_spec["nodeSelector"] = {config.gpu_type_label: spec["gpuType"]}
+    if priority := priority_class(spec, config):
         pod_spec["priorityClassName"] = priority
     return {
         "apiVersion": "v1",

@@ -1,4 +1,4 @@
-"""The operator's shared state, typed: kopf's memo. main() makes it from the settings,
+"""The operator's shared state, typed: kopf's memo. main() makes it from the configuration,
 start() adds the rest at kopf's start-up; kopf gives each job's handlers a shallow copy."""
 import asyncio
 import logging
@@ -11,7 +11,7 @@ from dlws_operator.indexes import WatchedJobs
 from dlws_operator.kopf_config import HandledJobs
 from dlws_operator.pod_mirror import PodMirror, Reconcile
 from dlws_contract.kube_api import Kube, core_path, new_api_client
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 # Connections to the API server at once: the library's default (100) lets a burst open a
 # TLS connection per concurrent call, each with its own buffers.
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class Runtime:
-    settings: OperatorSettings
+    config: OperatorConfig
     namespaces: list[str]
     handled: HandledJobs = field(default_factory=HandledJobs)  # jobs kopf has handled
     # Made by start():
@@ -30,20 +30,20 @@ class Runtime:
     jobs: WatchedJobs = field(init=False)
     events: EventPoster = field(init=False)
     pods: PodMirror = field(init=False)
-    starts: asyncio.Semaphore = field(init=False)  # job starts at once: see OperatorSettings
+    starts: asyncio.Semaphore = field(init=False)  # job starts at once: see OperatorConfig
     # The job watch, the pod mirror and the event poster, which run beside kopf for the
     # operator's life.
     background: asyncio.Task[None] | None = None
 
     async def start(self, reconcile: Reconcile) -> None:
         self.kube = Kube(await new_api_client(os.environ.get("KUBECONFIG"), pool=API_POOL),
-                         self.settings.request_timeout)
+                         self.config.request_timeout)
         self.jobs = WatchedJobs(self.kube.api, namespaces=self.namespaces,
-                                request_timeout=self.settings.request_timeout)
+                                request_timeout=self.config.request_timeout)
         self.events = EventPoster(self._post_event)
         self.pods = PodMirror(self.kube.api, self.jobs, namespaces=self.namespaces,
-                              request_timeout=self.settings.request_timeout)
-        self.starts = asyncio.Semaphore(self.settings.concurrent_starts)
+                              request_timeout=self.config.request_timeout)
+        self.starts = asyncio.Semaphore(self.config.concurrent_starts)
         self.background = asyncio.create_task(self._beside_kopf(reconcile), name="pod-mirror")
 
     async def _post_event(self, event: dict[str, object]) -> None:

@@ -1,4 +1,4 @@
-"""asyncio's TLS read buffer, sized by the operator's settings (tls_read_buffer).
+"""asyncio's TLS read buffer, sized by the operator's configuration (tls_read_buffer).
 
 asyncio gives every TLS connection a zero-filled 256 KiB read buffer, resident from the
 start (`SSLProtocol.max_size`), and the operator keeps many: two pools (ours and kopf's,

@@ -10,7 +10,7 @@ from dlws_contract.compute import ResourceDefaults, effective_resources
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
 from dlws_contract.spec import InvalidJob, spec_from_parameters, unknown_gpu_type
 from dlws_operator.pod_spec import build_pod
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 from dlws_operator.status import status_from_pod, waiting_status
 from tests.unit.test_pod_spec import job
 from tests.unit.test_spec import SEED
@@ -101,8 +101,8 @@ def test_a_pod_without_resources_given_gets_dlws_defaults_and_is_never_best_effo
 
 
 def test_the_operators_defaults_apply() -> None:
-    settings = OperatorSettings(resource_defaults=ResourceDefaults("10m", "2", "32M", "1G"))
-    assert container(build_pod(job(), settings=settings))["resources"] == {
+    config = OperatorConfig(resource_defaults=ResourceDefaults("10m", "2", "32M", "1G"))
+    assert container(build_pod(job(), config=config))["resources"] == {
         "requests": {"cpu": "10m", "memory": "32M"}, "limits": {"cpu": "2", "memory": "1G"}}
 
 
@@ -115,8 +115,8 @@ def test_a_pod_gets_the_jobs_own_requests_and_limits_beside_its_gpus() -> None:
 def test_gpu_type_is_a_node_selector_on_the_configured_label() -> None:
     assert "nodeSelector" not in build_pod(job())["spec"]
     assert build_pod(job(gpuType="P40"))["spec"]["nodeSelector"] == {"gpuType": "P40"}
-    settings = OperatorSettings(gpu_type_label="nvidia.com/gpu.product")
-    pod = build_pod(job(gpuType="Tesla-V100"), settings=settings)
+    config = OperatorConfig(gpu_type_label="nvidia.com/gpu.product")
+    pod = build_pod(job(gpuType="Tesla-V100"), config=config)
     assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.product": "Tesla-V100"}
 
 
@@ -124,9 +124,9 @@ def test_preemption_picks_the_priority_class() -> None:
     assert build_pod(job())["spec"]["priorityClassName"] == "dlws-non-preemptible"
     assert build_pod(job(preemptionAllowed=False))["spec"]["priorityClassName"] == "dlws-non-preemptible"
     assert build_pod(job(preemptionAllowed=True))["spec"]["priorityClassName"] == "dlws-preemptible"
-    settings = OperatorSettings(priority_class="", preemptible_class="low")
-    assert "priorityClassName" not in build_pod(job(), settings=settings)["spec"]
-    assert build_pod(job(preemptionAllowed=True), settings=settings)["spec"]["priorityClassName"] == "low"
+    config = OperatorConfig(priority_class="", preemptible_class="low")
+    assert "priorityClassName" not in build_pod(job(), config=config)["spec"]
+    assert build_pod(job(preemptionAllowed=True), config=config)["spec"]["priorityClassName"] == "low"
 
 
 def test_status_says_what_the_pod_got() -> None:

@@ -1,5 +1,5 @@
 """A Pod the namespace refuses: which refusals wait (and how long between tries), which fail
-the job, and what the operator's settings for resources accept."""
+the job, and what the operator's configuration for resources accepts."""
 import json
 import logging
 
@@ -9,7 +9,7 @@ from kubernetes.aio.client.exceptions import ApiException
 from dlws_contract.kube_api import server_message
 from dlws_operator.kopf_config import WAITING_MARK, QuietWaits
 from dlws_operator.refusals import Refusal, pod_refusal, retry_delay
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 
 def forbidden(message: str, status: int = 403) -> ApiException:
@@ -66,8 +66,8 @@ def test_kopfs_lines_for_a_waiting_job_are_dropped_and_others_kept() -> None:
     assert quiet.filter(record("Handler 'run_job' failed temporarily: (500) Internal Server Error"))
 
 
-def test_resource_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    defaults = OperatorSettings.from_env()
+def test_resource_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = OperatorConfig.from_env()
     assert (defaults.resource_defaults.cpurequest, defaults.resource_defaults.memorylimit) == ("500m", "2560M")
     assert (defaults.gpu_type_label, defaults.gpu_types) == ("gpuType", frozenset())
     assert (defaults.priority_class, defaults.preemptible_class) == ("dlws-non-preemptible", "dlws-preemptible")
@@ -75,7 +75,7 @@ def test_resource_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DLWS_OPERATOR_GPU_TYPE_LABEL", "nvidia.com/gpu.product")
     monkeypatch.setenv("DLWS_OPERATOR_GPU_TYPES", "P40, V100")
     monkeypatch.setenv("DLWS_OPERATOR_PRIORITY_CLASS", "")
-    got = OperatorSettings.from_env()
+    got = OperatorConfig.from_env()
     assert got.resource_defaults.cpurequest == "10m" and got.resource_defaults.cpulimit == "500m"
     assert (got.gpu_type_label, got.gpu_types, got.priority_class) == ("nvidia.com/gpu.product", {"P40", "V100"}, "")
 
@@ -88,7 +88,7 @@ def test_resource_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     ("DLWS_OPERATOR_PREEMPTIBLE_CLASS", "Upper"),
     ("DLWS_OPERATOR_QUOTA_RETRY_MAX", "0"),
 ])
-def test_bad_resource_settings_are_refused_by_name(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_resource_config_is_refused_by_name(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=name.rsplit("_", 1)[0] if "DEFAULT" in name else name):
-        OperatorSettings.from_env()
+        OperatorConfig.from_env()

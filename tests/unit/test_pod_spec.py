@@ -3,7 +3,7 @@ from typing import Any
 
 from dlws_contract import resource
 from dlws_operator.pod_spec import build_pod, job_command
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 
 def job(name: str = "j1", labels: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
@@ -38,8 +38,8 @@ def test_family_token_comes_from_the_roots_secret_never_as_a_value() -> None:
 
 
 def test_dlws_environment_is_set() -> None:
-    settings = OperatorSettings(rest_api="http://shim.example:5000/")
-    env = env_of(build_pod(job("j", userName="alice", userId=1234, dataPath="imagenet"), settings=settings))
+    config = OperatorConfig(rest_api="http://shim.example:5000/")
+    env = env_of(build_pod(job("j", userName="alice", userId=1234, dataPath="imagenet"), config=config))
     assert env["DLWS_REST_API"] == "http://shim.example:5000/"
     assert env_of(build_pod(job("j")))["DLWS_REST_API"] == "http://dlws-api.dlws-system.svc:5000/"  # the default
     assert env["DLWS_JOB_ID"] == "j"

@@ -1,5 +1,5 @@
 """The operator's TLS read buffers: asyncio's attribute is still there, new connections
-get the buffer the settings ask for, and 0 leaves asyncio alone."""
+get the buffer the configuration asks for, and 0 leaves asyncio alone."""
 import asyncio
 import ssl
 from asyncio import sslproto
@@ -7,7 +7,7 @@ from asyncio import sslproto
 import pytest
 
 from dlws_operator import tls_buffers
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 
 def read_buffer(request: int) -> int:
@@ -19,7 +19,7 @@ def read_buffer(request: int) -> int:
 async def test_new_tls_connections_get_the_smaller_read_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
     # Restored after the test: the rest of the unit tests keep asyncio's default.
     monkeypatch.setattr(sslproto.SSLProtocol, "max_size", sslproto.SSLProtocol.max_size)
-    size = OperatorSettings().tls_read_buffer
+    size = OperatorConfig().tls_read_buffer
     assert tls_buffers.apply(size)  # fails here, not silently in production, if asyncio moves it
     assert read_buffer(-1) == size == 64 * 1024
     assert read_buffer(1 << 20) == size

@@ -1,4 +1,5 @@
-"""Operator settings, from the environment (the Deployment sets them) with safe defaults."""
+"""The operator's configuration, from the environment (the Deployment sets it) with safe
+defaults. OperatorConfig, not kopf.OperatorSettings, which is what kopf calls its own."""
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ _CLASS_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # "" sets no class
 
 
 @dataclass(frozen=True)
-class OperatorSettings:
+class OperatorConfig:
     # Injected into every job as DLWS_REST_API. The seed document's samples build URLs
     # both as REST_API + "/child/..." and as REST_API + "KillJob", so it ends with "/".
     rest_api: str = DEFAULT_REST_API
@@ -44,7 +45,7 @@ class OperatorSettings:
     quota_retry_max: float = 30.0
 
     @classmethod
-    def from_env(cls) -> "OperatorSettings":
+    def from_env(cls) -> "OperatorConfig":
         rest_api = os.environ.get("DLWS_REST_API", DEFAULT_REST_API)
         if not rest_api.endswith("/"):
             rest_api += "/"

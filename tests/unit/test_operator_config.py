@@ -1,33 +1,33 @@
-"""Operator settings from the environment: a bad value is refused by name."""
+"""The operator's configuration from the environment: a bad value is refused by name."""
 import pytest
 
-from dlws_operator.settings import OperatorSettings
+from dlws_operator.config import OperatorConfig
 
 
 @pytest.mark.parametrize("raw", ["0", "-3", "many", "1.5", ""])
 def test_bad_concurrent_starts_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLWS_OPERATOR_CONCURRENT_STARTS", raw)
     with pytest.raises(ValueError, match="DLWS_OPERATOR_CONCURRENT_STARTS"):
-        OperatorSettings.from_env()
+        OperatorConfig.from_env()
 
 
 def test_concurrent_starts_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DLWS_OPERATOR_CONCURRENT_STARTS", raising=False)
-    assert OperatorSettings.from_env().concurrent_starts == 32
+    assert OperatorConfig.from_env().concurrent_starts == 32
     monkeypatch.setenv("DLWS_OPERATOR_CONCURRENT_STARTS", "4")
-    assert OperatorSettings.from_env().concurrent_starts == 4
+    assert OperatorConfig.from_env().concurrent_starts == 4
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan", "inf", ""])
 def test_bad_request_timeout_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLWS_OPERATOR_REQUEST_TIMEOUT", raw)
     with pytest.raises(ValueError, match="DLWS_OPERATOR_REQUEST_TIMEOUT"):
-        OperatorSettings.from_env()
+        OperatorConfig.from_env()
 
 
 def test_request_timeout_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLWS_OPERATOR_REQUEST_TIMEOUT", "2.5")
-    assert OperatorSettings.from_env().request_timeout == 2.5
+    assert OperatorConfig.from_env().request_timeout == 2.5
 
 
 def test_the_operator_stops_at_once_on_a_bad_setting(monkeypatch: pytest.MonkeyPatch,
@@ -44,11 +44,11 @@ def test_the_operator_stops_at_once_on_a_bad_setting(monkeypatch: pytest.MonkeyP
 def test_bad_tls_read_buffer_is_refused_by_name(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLWS_OPERATOR_TLS_READ_BUFFER", raw)
     with pytest.raises(ValueError, match="DLWS_OPERATOR_TLS_READ_BUFFER"):
-        OperatorSettings.from_env()
+        OperatorConfig.from_env()
 
 
 def test_tls_read_buffer_default_and_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DLWS_OPERATOR_TLS_READ_BUFFER", raising=False)
-    assert OperatorSettings.from_env().tls_read_buffer == 64 * 1024
+    assert OperatorConfig.from_env().tls_read_buffer == 64 * 1024
     monkeypatch.setenv("DLWS_OPERATOR_TLS_READ_BUFFER", "0")
-    assert OperatorSettings.from_env().tls_read_buffer == 0
+    assert OperatorConfig.from_env().tls_read_buffer == 0
