@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from fractions import Fraction
-from typing import Any, Final, NotRequired, TypedDict
+from typing import Any, Final, NotRequired, TypedDict, cast
 
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
 
@@ -69,6 +69,13 @@ class JobSpec(TypedDict):
     memorylimit: NotRequired[str]
     gpuType: NotRequired[str]
     preemptionAllowed: NotRequired[bool]
+
+
+def job_spec(raw: Mapping[str, Any]) -> JobSpec:
+    """A DLWSJob's spec as the API server holds it, typed: the fields JobSpec names. The
+    CRD has checked their types and the required ones (tests/unit/test_spec.py holds it
+    to JobSpec), so this reads and does not check."""
+    return cast(JobSpec, {name: raw[name] for name in JobSpec.__annotations__ if name in raw})
 
 
 class InvalidJob(ValueError):

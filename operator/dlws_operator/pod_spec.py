@@ -1,9 +1,11 @@
-"""The Pod that runs a DLWSJob: a pure function of the job, unit-tested without a cluster."""
+"""The Pod that runs a DLWSJob: a pure function of the job (its metadata, and its spec read
+as a dlws_contract JobSpec), unit-tested without a cluster."""
 from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
+from dlws_contract.spec import JobSpec, job_spec
 from dlws_operator.config import OperatorConfig
 
 DEFAULTS = OperatorConfig()
@@ -36,8 +38,7 @@ def family_root(job: Mapping[str, Any]) -> str:
     return str(labels.get(resource.LABEL_ROOT, ""))
 
 
-def _env(job: Mapping[str, Any], rest_api: str) -> list[dict[str, Any]]:
-    spec = job["spec"]
+def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str, Any]]:
     name = job["metadata"]["name"]
     # Every name set here is reserved (contract.reserved_env_name; the DLWS_ ones by their
     # prefix), so the job's own env, added last, cannot override one.
@@ -54,16 +55,16 @@ def _env(job: Mapping[str, Any], rest_api: str) -> list[dict[str, Any]]:
         {"name": contract.POD_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": contract.POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
-    for field, var in (("dataPath", "DLWS_DATA_PATH"), ("workPath", "DLWS_WORK_PATH"),
-                       ("jobPath", "DLWS_JOB_PATH"), ("logDir", "DLWS_LOG_DIR")):
-        if spec.get(field):
-            env.append({"name": var, "value": str(spec[field])})
+    for path, var in ((spec.get("dataPath"), "DLWS_DATA_PATH"), (spec.get("workPath"), "DLWS_WORK_PATH"),
+                      (spec.get("jobPath"), "DLWS_JOB_PATH"), (spec.get("logDir"), "DLWS_LOG_DIR")):
+        if path:
+            env.append({"name": var, "value": str(path)})
     for key, value in sorted((spec.get("env") or {}).items()):
         env.append({"name": key, "value": str(value)})
     return env
 
 
-def _security_context(spec: Mapping[str, Any]) -> dict[str, Any]:
+def _security_context(spec: JobSpec) -> dict[str, Any]:
     if spec.get("runningasroot"):
         return {"runAsUser": 0}
     uid = int(spec.get("userId", 0))
@@ -74,7 +75,7 @@ def _security_context(spec: Mapping[str, Any]) -> dict[str, Any]:
     return context
 
 
-def priority_class(spec: Mapping[str, Any], config: OperatorConfig) -> str:
+def priority_class(spec: JobSpec, config: OperatorConfig) -> str:
     """The PriorityClass of a job's Pod ("" for none): preemptible only if it allows it."""
     return config.preemptible_class if spec.get("preemptionAllowed") else config.priority_class
 
@@ -84,16 +85,16 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
     """family: the family digest, when the job's labels do not carry it yet (a root's first
     run writes it in the same patch). The shim tells a calling job's family by it."""
     meta = job["metadata"]
-    spec = job["spec"]
+    spec = job_spec(job["spec"])
     labels = meta.get("labels") or {}
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
-        "env": _env(job, config.rest_api),
+        "env": _env(job, spec, config.rest_api),
         "securityContext": _security_context(spec),
     }
-    if spec.get("cmd"):
-        container["command"] = job_command(spec["cmd"])
+    if cmd := spec.get("cmd"):
+        container["command"] = job_command(cmd)
     ports = spec.get("interactivePorts") or []
     if ports:
         container["ports"] = [{"containerPort": int(p), "protocol": "TCP"} for p in ports]
@@ -112,8 +113,8 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
         # Service links would add an env variable per Service in the namespace.
         "enableServiceLinks": False,
     }
-    if spec.get("gpuType"):
-        pod_spec["nodeSelector"] = {config.gpu_type_label: spec["gpuType"]}
+    if gpu_type := spec.get("gpuType"):
+        pod_spec["nodeSelector"] = {config.gpu_type_label: gpu_type}
     if priority := priority_class(spec, config):
         pod_spec["priorityClassName"] = priority
     return {

@@ -1,4 +1,5 @@
 """SubmitJob parameters → DLWSJob spec, and the CRD enforcing the same bounds."""
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,30 @@ def test_crd_bounds_match_the_contract() -> None:
     assert props["env"]["maxProperties"] == specs.MAX_ENV
     assert props["env"]["additionalProperties"]["maxLength"] == specs.MAX_ENV_VALUE
     assert set(props) >= set(specs.JobSpec.__annotations__)
+
+
+def crd_type(prop: dict[str, Any]) -> Any:
+    """The Python type of a CRD property's schema."""
+    kind = prop["type"]
+    if kind == "array":
+        return list[crd_type(prop["items"])]  # type: ignore[misc]
+    if kind == "object":
+        return dict[str, crd_type(prop["additionalProperties"])]  # type: ignore[misc]
+    return {"string": str, "integer": int, "boolean": bool}[kind]
+
+
+def test_job_spec_types_are_the_crds() -> None:
+    """What lets job_spec read a DLWSJob's spec as a JobSpec without checking it."""
+    props = crd_spec()
+    hints = typing.get_type_hints(specs.JobSpec)
+    assert {name: crd_type(props[name]) for name in hints} == hints
+    schema = CRD["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert set(schema["required"]) == specs.JobSpec.__required_keys__
+
+
+def test_job_spec_keeps_the_fields_jobspec_names() -> None:
+    raw = {"jobName": "n", "image": "i", "jobType": "t", "env": {"A": "1"}, "unknown": "x"}
+    assert specs.job_spec(raw) == {"jobName": "n", "image": "i", "jobType": "t", "env": {"A": "1"}}
 
 
 def test_crd_resources_match_the_contract() -> None:
