@@ -49,16 +49,3 @@ async def test_operator_and_shim_series_move_after_a_submission(
     assert value(op_after, "dlws_operator_pods_created_total") > value(op_before, "dlws_operator_pods_created_total")
     assert value(op_after, "dlws_operator_jobs", phase="Running") >= 2  # the root and the child
 
-
-async def test_limit_rejections_are_counted(
-        api: client.ApiClient, namespace: str, operator: Any, extra_shim: Any, http: Any) -> None:
-    small = extra_shim("--max-live-jobs", "2")
-    root = await make_root(api, namespace)
-    shim = ShimClient(http, small.url)
-    await shim.submit(root.token)
-    before = value(scrape(small.url + "metrics"), "dlws_shim_family_limit_rejections_total", limit="live")
-    status, body, _ = await shim.call("SubmitJob", root.token, jobName="x", resourcegpu=0, dataPath="d",
-                                      image="busybox", jobType="training")
-    assert status == 429, body
-    after = value(scrape(small.url + "metrics"), "dlws_shim_family_limit_rejections_total", limit="live")
-    assert after == before + 1

@@ -334,13 +334,14 @@ async def test_api_server_down_while_confirming_is_503_and_the_child_deleted(
     assert child["metadata"]["deletionTimestamp"]
 
 
-async def test_depth_limit_is_429(make_client: MakeClient) -> None:
+async def test_depth_limit_is_429(make_client: MakeClient, store: MemoryJobStore) -> None:
     client = await make_client(max_depth=2)
     one = (await submit(client))["jobId"]
-    two = (await submit(client, parentJobId=one))["jobId"]
+    two = (await submit(client, parentJobId=one))["jobId"]  # 2 levels below the root: allowed
     resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN, "parentJobId": two})
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
     assert "too deep" in (await resp.json())["error"]
+    assert len(children(store)) == 2
 
 
 async def test_rate_limit_is_429_and_per_family(make_client: MakeClient, store: MemoryJobStore) -> None:
@@ -363,6 +364,9 @@ async def test_live_job_limit_holds_under_concurrent_submissions(make_client: Ma
     # The root counts: 3 children fit under a limit of 4.
     assert sorted(statuses) == [200] * 3 + [429] * 7
     assert len(children(store)) == 3
+    resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+    assert "too many live jobs" in (await resp.json())["error"]
 
 
 async def test_finished_jobs_do_not_count_as_live(make_client: MakeClient, store: MemoryJobStore) -> None:

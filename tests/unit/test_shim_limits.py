@@ -1,4 +1,6 @@
-"""Family limits: token bucket, live jobs (with reservations), depth."""
+"""Family limits, the pure bookkeeping: the token bucket, and the reservations that count
+new jobs the index has not shown yet. What a caller meets (429s for rate, live jobs and
+depth, per family) is in tests/unit/test_shim_http.py."""
 import pytest
 
 from api_shim.limits import RESERVATION_TTL, FamilyLimits, LimitExceeded, TokenBucket
@@ -22,48 +24,35 @@ def test_bucket_refills_at_its_rate_up_to_the_burst() -> None:
     assert b.tokens == pytest.approx(2.0)
 
 
-def test_rate_limit_is_per_family() -> None:
-    lim = limits()
-    lim.take_submission("a", 0.0)
-    lim.take_submission("a", 0.0)
-    with pytest.raises(LimitExceeded) as e:
-        lim.take_submission("a", 0.0)
-    assert e.value.limit == "rate" and e.value.retry_after == pytest.approx(1.0)
-    lim.take_submission("b", 0.0)  # another family is not slowed
-
-
-def test_depth_limit() -> None:
-    lim = limits()
-    lim.check_depth(2)
-    with pytest.raises(LimitExceeded) as e:
-        lim.check_depth(3)
-    assert e.value.limit == "depth"
-
-
-def test_live_jobs_count_the_index_and_reservations() -> None:
-    lim = limits()
-    lim.reserve("a", "j1", indexed_live=1, is_indexed=lambda n: False, now=0.0)
-    lim.reserve("a", "j2", indexed_live=1, is_indexed=lambda n: False, now=0.0)
-    with pytest.raises(LimitExceeded) as e:
-        lim.reserve("a", "j3", indexed_live=1, is_indexed=lambda n: False, now=0.0)
-    assert e.value.limit == "live"
+def admits(lim: FamilyLimits, name: str, *, indexed_live: int, indexed: frozenset[str] = frozenset(),
+           now: float = 0.0) -> bool:
+    """Whether family a's live-job count has room for one more job, `name` (reserved if so)."""
+    try:
+        lim.reserve("a", name, indexed_live=indexed_live, is_indexed=indexed.__contains__, now=now)
+    except LimitExceeded as e:
+        assert e.limit == "live"
+        return False
+    return True
 
 
 def test_a_reservation_the_index_has_seen_is_not_counted_twice() -> None:
-    lim = limits()
-    lim.reserve("a", "j1", indexed_live=1, is_indexed=lambda n: False, now=0.0)
+    lim = limits()  # 3 live jobs
+    assert admits(lim, "j1", indexed_live=1)
     # j1 now in the index: counted there (indexed_live=2), not again as a reservation.
-    lim.reserve("a", "j2", indexed_live=2, is_indexed=lambda n: n == "j1", now=0.0)
+    assert admits(lim, "j2", indexed_live=2, indexed=frozenset({"j1"}))
+    assert not admits(lim, "j3", indexed_live=2, indexed=frozenset({"j1"}))  # 2 indexed + j2: full
 
 
 def test_a_released_reservation_frees_its_slot() -> None:
     lim = limits(max_live_jobs=1)
-    lim.reserve("a", "j1", indexed_live=0, is_indexed=lambda n: False, now=0.0)
+    assert admits(lim, "j1", indexed_live=0)
+    assert not admits(lim, "j2", indexed_live=0)
     lim.release("a", "j1")
-    lim.reserve("a", "j2", indexed_live=0, is_indexed=lambda n: False, now=0.0)
+    assert admits(lim, "j2", indexed_live=0)
 
 
 def test_reservations_expire() -> None:
     lim = limits(max_live_jobs=1)
-    lim.reserve("a", "j1", indexed_live=0, is_indexed=lambda n: False, now=0.0)
-    lim.reserve("a", "j2", indexed_live=0, is_indexed=lambda n: False, now=RESERVATION_TTL + 1)
+    assert admits(lim, "j1", indexed_live=0, now=0.0)
+    assert not admits(lim, "j2", indexed_live=0, now=RESERVATION_TTL - 1)
+    assert admits(lim, "j2", indexed_live=0, now=RESERVATION_TTL + 1)
