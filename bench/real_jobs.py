@@ -17,12 +17,19 @@
    of the top ConfigMap. Rounds alternate. Once more, for the grace period's effect: the
    same bare tree whose containers run `/bin/sh -c 'sleep 3600'` as PID 1 without the
    job's init, which ignores SIGTERM until the kubelet's SIGKILL after 30 s.
+3. The kubelet's floor under a kill race, with nothing of ours: bare Pods deleted 0.2 to
+   1.5 s after their create, before their containers run. Each container's first act is
+   to report its start, with this machine's clock, to a collector Pod; how many still
+   started, and how long after their delete returned (the kubelet does not give up a
+   sync under way). docs/reliability.md compares KillJob racing SubmitJob
+   (tests/e2e/test_kill_race_real.py) with this floor.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import math
+import re
 import statistics
 import time
 import uuid
@@ -76,6 +83,29 @@ for line in sys.stdin:
         answer(command["ip"], command["port"], deadline)
         print(json.dumps({}), flush=True)
 """
+
+# 3. The collector (prints every report POSTed to it) and a bare Pod's container, which
+# reports its start with this machine's clock as its first act, then waits to be killed.
+COLLECTOR_PORT = 7000
+COLLECTOR = f"""
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Collect(BaseHTTPRequestHandler):
+    def do_POST(self):
+        print("REPORT", self.rfile.read(int(self.headers["Content-Length"])).decode(), flush=True)
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+ThreadingHTTPServer(("0.0.0.0", {COLLECTOR_PORT}), Collect).serve_forever()
+"""
+STARTED = """
+import os, time, urllib.request
+report = f"STARTED {time.time()!r} {os.environ['POD_NAME']}".encode()
+urllib.request.urlopen(os.environ["REPORT_TO"], data=report, timeout=10).read()
+time.sleep(3600)
+"""
+# Seconds from a bare Pod's create to its delete, each twice.
+FLOOR_DELAYS = (0.2, 0.5, 1.0, 1.5) * 2
 
 
 def job_params(cmd: str, **extra: str) -> dict[str, str]:
@@ -247,6 +277,42 @@ async def kill_bare_tree(ctx: Context, command: list[str]) -> dict[str, float]:
                 await tracker.stop()
 
 
+async def kubelet_floor(ctx: Context) -> dict[str, Any]:
+    timeout = ctx.sizes.measurement_timeout
+    deleted: dict[str, float] = {}
+    async with ctx.namespace("real-floor") as ns:
+        core = client.CoreV1Api(ctx.api)
+        pods = Tracker(pods_call(ctx.api, ns), match=has_pod_ip)
+        await pods.start()
+        try:
+            await core.create_namespaced_pod(ns, body(bare_pod(
+                "collector", {TREE_LABEL: "floor"}, image=JOB_IMAGE.ref,
+                command=["python3", "-u", "-c", COLLECTOR], port=COLLECTOR_PORT)))
+            await pods.matched_at("collector", timeout)
+            collector = await core.read_namespaced_pod("collector", ns)
+            assert collector.status is not None
+            report_to = f"http://{collector.status.pod_ip}:{COLLECTOR_PORT}/"
+
+            async def create_then_delete(name: str, delay: float) -> None:
+                pod = bare_pod(name, {TREE_LABEL: "floor"}, image=JOB_IMAGE.ref, command=["python3", "-c", STARTED])
+                pod["spec"]["containers"][0]["env"] = [{"name": "POD_NAME", "value": name},
+                                                       {"name": "REPORT_TO", "value": report_to}]
+                await core.create_namespaced_pod(ns, body(pod))
+                await asyncio.sleep(delay)
+                await core.delete_namespaced_pod(name, ns)
+                deleted[name] = time.time()
+            await asyncio.gather(*(create_then_delete(f"bare-{i}", d) for i, d in enumerate(FLOOR_DELAYS)))
+            await pods.all_deleted(deleted, timeout)
+            log = str(await core.read_namespaced_pod_log("collector", ns))
+        finally:
+            await pods.stop()
+    started = {m.group(2): float(m.group(1)) for m in re.finditer(r"^REPORT STARTED (\S+) (\S+)$", log, re.M)}
+    after = sorted(started[p] - deleted[p] for p in deleted if p in started and started[p] > deleted[p])
+    return {"pods": len(FLOOR_DELAYS), "delays_s": list(FLOOR_DELAYS),
+            "containers_started": len(started.keys() & deleted.keys()),
+            "started_after_delete": len(after), "started_after_delete_s": after}
+
+
 async def measure(ctx: Context) -> Measurement:
     answer = await submit_to_answer(ctx)
     ours: list[dict[str, float]] = []
@@ -255,13 +321,15 @@ async def measure(ctx: Context) -> Measurement:
         ours.append(await kill_family(ctx))
         bare.append(await kill_bare_tree(ctx, job_command(SLEEP_CMD)))
     grace = await kill_bare_tree(ctx, ["/bin/sh", "-c", SLEEP_CMD])
+    floor = await kubelet_floor(ctx)
     size = 1 + sum(tree_shape(ctx)) + len(tree_shape(ctx))
 
     def median(runs: list[dict[str, float]]) -> float:
         return statistics.median(r["last_container_exited_s"] for r in runs)
 
     details = {"submit_to_answer": answer, "kill": {"jobs": size, "killjob": ours, "bare_tree": bare,
-                                                    "bare_tree_without_init": grace}}
+                                                    "bare_tree_without_init": grace},
+               "kubelet_floor": floor}
     n = ctx.sizes.real_answer_samples
     figures = [
         Figure("real_node.submit_to_answer.p50", f"Real node: SubmitJob in a job's container to the child "
@@ -274,5 +342,9 @@ async def measure(ctx: Context) -> Measurement:
                "SIGTERM (no job init), to the last container exited", "s", grace["last_container_exited_s"],
                median(bare), "info", None, "the same tree with the job's init",
                note="the 30 s grace period a job's init avoids"),
+        Figure("real_node.kubelet_floor.started_after_delete", f"Real node: bare Pods deleted 0.2 to 1.5 s after "
+               f"their create whose container started after the delete returned, of {floor['pods']}", "pods",
+               float(floor["started_after_delete"]), None, "info", None,
+               note="the kubelet's floor for a Pod made just before a kill (details: seconds after the delete)"),
     ]
     return Measurement(figures, details)
