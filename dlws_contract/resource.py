@@ -44,6 +44,11 @@ def pod_name(job: str) -> str:
 CONDITION_READY: Final = "Ready"
 
 
+def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
+    """Whether `obj` names the object of this uid among its owners."""
+    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
+
+
 def owner_reference(owner: Mapping[str, Any], *, api_version: str = API_VERSION,
                     kind: str = KIND, controller: bool = True) -> dict[str, Any]:
     """A reference to `owner` that a foreground delete of it waits on (blockOwnerDeletion):

@@ -46,10 +46,6 @@ def token_of(secret: Mapping[str, Any]) -> str:
     return base64.b64decode(raw).decode("utf-8")
 
 
-def owned_by(obj: Mapping[str, Any], uid: str) -> bool:
-    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
-
-
 def digest_of(secret: Mapping[str, Any]) -> str:
     return tokens.family_digest(token_of(secret))
 
@@ -61,7 +57,7 @@ async def ensure_family(kube: Kube, events: EventPoster, root: Mapping[str, Any]
     for _ in range(2):
         secret = await kube.get(core_path(meta["namespace"], "secrets", name))
         if secret is not None:
-            if not owned_by(secret, meta["uid"]):
+            if not resource.owned_by(secret, meta["uid"]):
                 raise kopf.TemporaryError(
                     f"Secret {name} exists but is not owned by this job (a deleted job of the same "
                     "name whose Secret awaits garbage collection, or a name clash); retrying", delay=10)

@@ -1,5 +1,6 @@
 """Why the API server refused a job's Pod, when it was an admission plugin of the namespace
-and not a fault: pure. The policy (lifecycle.start_job, README "Quotas and limits"):
+and not a fault: pure. The policy (decisions.pod_refused, carried out by lifecycle.start_job;
+README "Quotas and limits"):
 
 - ResourceQuota ("exceeded quota"): the job waits. Quota frees as other jobs finish, so
   the create is tried again with backoff (2, 4, 8 ... s, at most the operator's

@@ -2,7 +2,8 @@
 import base64
 
 from dlws_contract import resource, tokens
-from dlws_operator.family import build_family_secret, digest_of, owned_by
+from dlws_contract.resource import owned_by
+from dlws_operator.family import build_family_secret, digest_of
 
 ROOT = {"metadata": {"name": "root", "namespace": "ns", "uid": "u-1"}}
 

@@ -185,7 +185,7 @@ def test_a_cluster_listing_its_gpu_types_refuses_others() -> None:
 
 
 def test_the_shim_and_the_operator_tell_an_unknown_gpu_type_in_one_message() -> None:
-    # spec_from_parameters (the shim) and lifecycle.start_job (the operator) both say this.
+    # spec_from_parameters (the shim) and decisions.refusal_before_pod (the operator) both say this.
     assert unknown_gpu_type("K80", {"P40", "V100"}) == "unknown gpuType 'K80': this cluster has P40, V100"
     assert unknown_gpu_type("P40", {"P40", "V100"}) is None
     assert unknown_gpu_type("K80", frozenset()) is None  # no list: any

@@ -1,0 +1,223 @@
+"""What the operator does for each state of a job, its Pod and the jobs above it: pure
+functions from what a handler has read to what it does. lifecycle.py reads, asks here and
+carries the answer out; tests/unit/test_operator_decisions.py walks every arrow below.
+
+    created ─run_job──▶ family Secret (a root) or family check (a child)
+            ─▶ every job above alive (ancestry.py) ─▶ Pod; else Killing, no Pod
+            (not a family member, an unknown gpuType, a LimitRange, its Pod's name
+            taken: Failed; no room in the quota: Pending, tried again later)
+    Pod Pending, Running, Succeeded, Failed ─mirror_pod─▶ the same in the job's status
+    Pod deleted from under a live job ─mirror_pod─▶ Failed (PodDeleted)
+    job deleted ─on_job_event─▶ Killing (the job killed, not each job below it: they show
+                 their deletionTimestamp); the garbage collector removes its Pod and subtree
+"""
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dlws_contract import phases, resource
+from dlws_contract.spec import JobSpec, unknown_gpu_type
+from dlws_operator.job_view import JobView
+from dlws_operator.refusals import Refusal
+from dlws_operator.status import PodState, pod_lost_status, status_from_state, status_key, withheld_status
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An Event to post about the job."""
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+# -- run_job: a job created, or found at the operator's start ---------------------------------
+
+
+class Run(enum.Enum):
+    SKIP = "skip"    # being deleted, or an earlier run made everything
+    START = "start"  # start_job: its family, then its Pod
+
+
+def is_root(labels: Mapping[str, str]) -> bool:
+    return resource.LABEL_PARENT not in labels
+
+
+def already_running(meta: Mapping[str, Any], status: Mapping[str, Any], pod_owner: str | None) -> bool:
+    """Whether an earlier run made everything (the operator restarted): the job's pod
+    exists (pod_owner: the uid of the job that owns it, None if none) and, on a root, the
+    family label is the one we wrote."""
+    if pod_owner != meta["uid"]:
+        return False
+    labels = meta.get("labels") or {}
+    return not is_root(labels) or (
+        bool(status.get("familyDigest")) and labels.get(resource.LABEL_FAMILY) == status.get("familyDigest"))
+
+
+def run(meta: Mapping[str, Any], status: Mapping[str, Any], pod_owner: str | None) -> Run:
+    if meta.get("deletionTimestamp") or already_running(meta, status, pod_owner):
+        return Run.SKIP
+    return Run.START
+
+
+# -- start_job: a root's family, then the Pod, in this order ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMarks:
+    """What a root's labels and status must gain to carry its family digest ({}: nothing)."""
+    labels: dict[str, str]
+    status: dict[str, str]
+
+
+def family_marks(meta: Mapping[str, Any], status: Mapping[str, Any], digest: str) -> FamilyMarks:
+    labels = meta.get("labels") or {}
+    marks = FamilyMarks({}, {})
+    if labels.get(resource.LABEL_FAMILY) != digest or labels.get(resource.LABEL_ROOT) != meta["name"]:
+        marks.labels.update({resource.LABEL_FAMILY: digest, resource.LABEL_ROOT: meta["name"]})
+    if status.get("familyDigest") != digest:
+        marks.status["familyDigest"] = digest
+    return marks
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """The job fails with no Pod: its status and a Warning Event say why."""
+    reason: str
+    message: str
+
+
+def refusal_before_pod(family_problem: str | None, spec: JobSpec, gpu_types: Collection[str]) -> Refuse | None:
+    """A child not of its root's family (family_problem: family.verify_child's answer),
+    or a GPU type the cluster does not list, gets no Pod."""
+    if family_problem is not None:
+        return Refuse("InvalidFamily", family_problem)
+    gpu_type = spec.get("gpuType")
+    if gpu_type and (problem := unknown_gpu_type(gpu_type, gpu_types)) is not None:
+        return Refuse("UnknownGpuType", problem)
+    return None
+
+
+def withheld(job: str, dying: str | None) -> dict[str, Any] | None:
+    """The status of a job given no Pod because it, or `dying` above it, is being killed
+    or is gone (ancestry.check_chain); None when every job of its chain is alive. No
+    Event: as for a kill, one for the killed job is enough."""
+    return None if dying is None else withheld_status(job, dying)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitForRoom:
+    """The namespace has no room for the Pod yet: the job shows Pending saying why
+    (write_status, when its status does not say so already) and is tried again later;
+    one Event when the reason is new."""
+    refusal: Refusal
+    write_status: bool
+    notice: Notice | None
+
+
+def pod_refused(refusal: Refusal, status: Mapping[str, Any]) -> Refuse | WaitForRoom:
+    """What a Pod the namespace refused (refusals.pod_refusal) means for its job."""
+    if not refusal.waits:
+        return Refuse(refusal.reason, refusal.message)
+    return WaitForRoom(
+        refusal,
+        write_status=status.get("reason") != refusal.reason or status.get("message") != refusal.message,
+        notice=(Notice("Warning", refusal.reason, refusal.message) if status.get("reason") != refusal.reason
+                else None))
+
+
+def pod_created(name: str) -> Notice:
+    return Notice("Normal", "PodCreated", f"created pod {name}")
+
+
+def pod_name_taken(name: str, existing: Mapping[str, Any] | None, uid: str) -> Refuse | None:
+    """The Pod's create found one of its name (`existing`, read back; None: gone since):
+    made by an earlier run of this job, fine; another's, the job fails."""
+    if existing is not None and not resource.owned_by(existing, uid):
+        return Refuse("PodNameTaken", f"a pod named {name} exists and does not belong to this job")
+    return None
+
+
+# -- on_job_event: every event of every job -----------------------------------------------------
+
+
+class JobEvent(enum.Enum):
+    FORGET = "forget"                # the job is gone: forget it
+    MARK_KILLING = "mark killing"    # the job a kill named: counted Killing, shows it, one Event
+    COUNT_KILLING = "count killing"  # deleted with a job above it: counted Killing, no write of ours
+    NOTHING = "nothing"
+
+
+KILLING_NOTICE = Notice("Normal", "Killing", "deleting the job's pod and every job it submitted")
+
+
+def job_event(type: str | None, meta: Mapping[str, Any], status: Mapping[str, Any], *,
+              parent_deleting: bool) -> JobEvent:
+    """parent_deleting: the job watch holds the job its parent label names, being deleted.
+
+    Only the job a kill named gets a Killing status and an Event, not one the garbage
+    collector deletes because a job above it is being deleted. A kill of 1,001 jobs is
+    then one write of ours, not 1,001 beside the collector's own; the jobs below show
+    their deletionTimestamp (the Killed column, and "killing" in JobDetail)."""
+    if type == "DELETED":
+        return JobEvent.FORGET
+    if not meta.get("deletionTimestamp") or status.get("phase") == phases.KILLING:
+        return JobEvent.NOTHING
+    return JobEvent.COUNT_KILLING if parent_deleting else JobEvent.MARK_KILLING
+
+
+# -- mirror_pod: every change of a job's Pod ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PodLost:
+    """The Pod was deleted from under a live, unfinished job: the job has failed."""
+    status: dict[str, Any]
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    """Write the status the Pod implies into its job's."""
+    status: dict[str, Any]
+
+
+def mirror(pod: PodState, deleted: bool, view: JobView | None, *, now: str) -> PodLost | Mirror | None:
+    """What a Pod's latest state (`deleted`: gone) means for the job that owns it.
+    view: the job watch's view of a job of the owner's name (None: none held); `now`
+    stamps conditions the Pod has no time for. None: nothing to write."""
+    if pod.owner is None:
+        return None
+    if view is not None and view.uid != pod.owner.uid:
+        view = None  # a new job of the same name; this pod belonged to the old one
+    if deleted:
+        # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
+        # from under a live, unfinished job means the job failed.
+        if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
+            return PodLost(pod_lost_status(pod.name),
+                           Notice("Warning", "PodDeleted", "the job's pod was deleted; the job has failed"))
+        return None
+    if pod.deleting or (view is not None and view.deleting):
+        # Being killed: mark_killing shows the job Killing and the garbage collector removes
+        # the pod. A status write here would only make the collector's own patch of the
+        # dying job conflict and retry.
+        return None
+    new = status_from_state(pod, now=now)
+    if view is not None and view.mirrored == status_key(new):
+        return None  # the status says this already (e.g. after an operator restart)
+    return Mirror(new)
+
+
+def mirrored_notice(previous: str | None, new: Mapping[str, Any], pod_name: str) -> Notice | None:
+    """The Event of a status written from a Pod (previous: the phase the operator last
+    counted the job in, None if none): one per phase reached, none for Pending."""
+    phase = new["phase"]
+    if previous == phase or phase == phases.PENDING:
+        return None
+    return Notice("Warning" if phase == phases.FAILED else "Normal", f"Job{phase}",
+                  new.get("message") or f"pod {pod_name} is {phase.lower()}")
+
+
+def first_ip(previous: str | None, new: Mapping[str, Any]) -> bool:
+    """Whether this write gives the job its first pod IP (metrics.TIME_TO_POD_IP)."""
+    return bool(new.get("podIP")) and previous in (None, phases.PENDING)
