@@ -458,13 +458,22 @@ async def test_ip_of_another_familys_job_is_not_found(client: Client, store: Mem
     assert await op(client, "GetJobIP", "root-b") == {"error": "Could not find job with id root-b"}
 
 
+async def waiting_on_the_index(store: MemoryJobStore) -> None:
+    """Returns once a request waits on the index for a job to change (GetJobIP's wait)."""
+    for _ in range(400):
+        if len(store.index._waiters):
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("no request waits on the index")
+
+
 async def test_ip_wait_returns_when_the_watch_brings_the_ip(client: Client, store: MemoryJobStore) -> None:
     job_id = (await submit(client))["jobId"]
 
     async def later() -> None:
-        await asyncio.sleep(0.05)
+        await waiting_on_the_index(store)
         store.set_status(NS, job_id, phase="Pending")
-        await asyncio.sleep(0.05)
+        await waiting_on_the_index(store)  # no IP yet: it waits again
         store.set_status(NS, job_id, phase="Running", podIP="10.244.0.8")
 
     task = asyncio.ensure_future(later())
@@ -500,7 +509,7 @@ async def test_ip_wait_ends_when_the_job_is_deleted(client: Client, store: Memor
     job_id = (await submit(client))["jobId"]
 
     async def later() -> None:
-        await asyncio.sleep(0.05)
+        await waiting_on_the_index(store)
         store.vanish(NS, job_id)
 
     task = asyncio.ensure_future(later())
