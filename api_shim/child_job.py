@@ -6,7 +6,7 @@ from typing import Any
 from api_shim import idempotency
 from api_shim.records import JobRecord
 from dlws_contract import resource
-from dlws_contract.kube_api import owner_reference
+from dlws_contract.resource import owner_reference
 from dlws_contract.spec import JobSpec
 
 
