@@ -18,7 +18,7 @@ from bench.sizes import TINY
 pytestmark = pytest.mark.cluster
 
 FIGURES = {
-    "submit_latency.p50", "submit_latency.p90", "submit_latency.p99",
+    "submit_latency.p50", "submit_latency.p90", "submit_latency.p99", "submit_latency.caller_lookup.p50",
     "throughput.rate", "throughput.errors", "throughput.missing",
     *(f"submit_to_ip.{at}.{figure}" for at in ("1", "n")
       for figure in ("p50_to_floor", "p50_to_job_controller", "p50", "p90")),
