@@ -26,6 +26,7 @@ import pytest_asyncio
 
 from devcluster.ports import free_ports
 from dlws_contract import tokens
+from tests.connections import refused
 from tests.memory_shim import CREATE_BEGAN, ROOT
 
 REPO = Path(__file__).parents[2]
@@ -90,16 +91,6 @@ async def submit(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, 
         return resp.status, await resp.json()
 
 
-async def refused(url: str) -> bool:
-    host, port = url.split("//")[1].rstrip("/").split(":")
-    try:
-        _, writer = await asyncio.open_connection(host, int(port))
-    except ConnectionRefusedError:
-        return True
-    writer.close()
-    return False
-
-
 @dataclass
 class Stop:
     """What was seen around one SIGTERM: times in seconds after it."""
@@ -107,6 +98,7 @@ class Stop:
     readyz_body: dict[str, Any]
     healthz_status: int
     during_delay: tuple[int, str | None]  # JobDetail's status and Connection header
+    accepting_stopped_after: float  # when the log said so
     refused_after_delay: bool
     in_flight_submit: tuple[int, dict[str, Any]]
     submit_answered_after: float
@@ -131,8 +123,8 @@ async def stop(stopping_shim: ShimProcess) -> AsyncIterator[Stop]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         submitting = asyncio.create_task(submit(http, url))
         await shim.logged(CREATE_BEGAN)
-        shim.proc.send_signal(signal.SIGTERM)
         t0 = time.monotonic()
+        shim.proc.send_signal(signal.SIGTERM)
 
         while True:
             async with http.get(url + "readyz") as resp:
@@ -147,13 +139,16 @@ async def stop(stopping_shim: ShimProcess) -> AsyncIterator[Stop]:
             during_delay = resp.status, resp.headers.get("Connection")
         assert time.monotonic() - t0 < DELAY, "the requests meant for the delay came after it"
 
-        await asyncio.sleep(DELAY + 0.5 - (time.monotonic() - t0))
+        # The shim logs this as it closes its listening socket, in the same step.
+        await shim.logged("no longer accepting connections")
+        accepting_stopped_after = time.monotonic() - t0
         assert not submitting.done(), "the slow SubmitJob ended before the drain: make CREATE_SECONDS longer"
         refused_after_delay = await refused(url)
         in_flight_submit = await submitting
         submit_answered_after = time.monotonic() - t0
         code = await shim.exit_code(DELAY + DRAIN + MARGIN - (time.monotonic() - t0))
-        yield Stop(readyz_503_after, readyz_body, healthz_status, during_delay, refused_after_delay,
+        yield Stop(readyz_503_after, readyz_body, healthz_status, during_delay, accepting_stopped_after,
+                   refused_after_delay,
                    in_flight_submit, submit_answered_after, code, time.monotonic() - t0, shim.log())
 
 
@@ -171,6 +166,7 @@ async def test_a_request_during_the_delay_is_served_and_closes_its_connection(st
 
 
 async def test_no_connection_is_accepted_after_the_delay(stop: Stop) -> None:
+    assert stop.accepting_stopped_after >= DELAY  # not before it
     assert stop.refused_after_delay
 
 
