@@ -98,8 +98,9 @@ test-unit: $(VENV)/.installed
 
 # Integration tests start their own control plane (never the user's cluster); set
 # DLWS_TEST_KUBECONFIG to reuse a running one on purpose.
+# Two workers: the kwok tier and the real-node tier side by side (tests/conftest.py).
 test: $(VENV)/.installed cluster-binaries
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -n 2 --dist loadgroup
 
 # Longer versions of the hostile-input and fault-injection tests (docs/reliability.md):
 # tens of thousands of fuzzed requests; bursts of 1000, 200 kill races, 10 replica rounds.
