@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from kubernetes.aio import client
 
-from dlws_contract import resource, tokens
+from dlws_contract import tokens
 from tests.integration.faults import report
 from tests.integration.jobs import Jobs, snapshot
 from tests.integration.shim_fixture import Root, ShimClient, make_root
@@ -129,14 +129,3 @@ async def test_no_token_variant_or_misplaced_token_gets_access(
     report("token attacks", requests=sent, variants=len(variants(ours.token, other)) + 1,
            unauthorised_accesses=granted_count, cluster_changes=0)
 
-
-async def test_labels_and_status_hold_only_a_digest_the_token_is_not_derivable_from(
-        api: client.ApiClient, namespace: str, operator: Any, shim: Any) -> None:
-    root = await make_root(api, namespace)
-    job = await Jobs(api, namespace).get(root.name)
-    assert job is not None
-    readable = json.dumps(job)
-    assert root.token not in readable
-    digest = job["metadata"]["labels"][resource.LABEL_FAMILY]
-    assert digest == tokens.family_digest(root.token) and digest != root.token
-    assert len(root.token) == 64  # 256 random bits: the digest is not reversible by search

@@ -46,18 +46,6 @@ async def test_root_pod_runs_with_its_ip_in_status_and_token_from_the_secret(job
     assert "beta" in out and pod.status.pod_ip in out and "Running" in out
 
 
-async def test_token_appears_in_no_label_annotation_spec_status_or_event(jobs: Jobs, cluster: Any) -> None:
-    await jobs.root("gamma")
-    await jobs.running_with_ip("gamma")
-    token = await family_token(jobs, "gamma")
-    job_yaml = cluster.kubectl("get", "dlwsjob", "gamma", "-n", jobs.ns, "-o", "yaml").stdout
-    pod_yaml = cluster.kubectl("get", "pod", "gamma", "-n", jobs.ns, "-o", "yaml").stdout
-    events = cluster.kubectl("get", "events", "-n", jobs.ns, "-o", "yaml").stdout
-    for text in (job_yaml, pod_yaml, events):
-        assert token not in text
-    assert "FamilyCreated" in events and "PodCreated" in events
-
-
 async def three_level_family(jobs: Jobs, root_name: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     await jobs.root(root_name)
     root = await jobs.family_ready(root_name)

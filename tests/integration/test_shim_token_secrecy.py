@@ -55,7 +55,9 @@ async def test_the_token_is_never_written_or_answered(
     }
     for where, text in places.items():
         assert token not in text, f"the family token appears in {where}"
-    # The searches looked at the right things: the log has the calls, the jobs the digest.
+    # The searches looked at the right things: the log has the calls, the jobs the digest,
+    # the Events the operator's own (the family Secret made, the Pods created).
     assert f"jobId={child}" in places["shim log"] and "familyToken=REDACTED" in places["shim log"]
     assert root.digest in places["DLWSJobs"] and root.digest in places["Pods"]
     assert resource.LABEL_FAMILY in places["DLWSJobs"]
+    assert "FamilyCreated" in places["Events"] and "PodCreated" in places["Events"]

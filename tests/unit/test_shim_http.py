@@ -186,9 +186,18 @@ async def test_bearer_header_is_accepted(client: Client) -> None:
 
 
 async def test_a_killed_familys_token_stops_working(client: Client, store: MemoryJobStore) -> None:
+    child = (await submit(client))["jobId"]
     assert (await op(client, "KillJob", "root-a"))["result"] == KILL_OK
-    resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
-    assert resp.status == 403
+    store.calls.clear()
+    for _ in ("being killed", "gone"):
+        resp = await client.get("/child/SubmitJob", params={**JOB, "familyToken": TOKEN})
+        assert resp.status == 403
+        for name, job_id in (("JobDetail", child), ("JobDetail", "root-a"), ("GetJobIP", child)):
+            resp = await client.get(f"/child/{name}", params={"jobId": job_id, "familyToken": TOKEN})
+            assert resp.status == 403, (name, job_id)
+        for job_id in (child, "root-a"):  # the garbage collector's work done
+            store.vanish(NS, job_id)
+    assert store.calls == []  # refused before any API call
 
 
 # --- SubmitJob ---------------------------------------------------------------------------
@@ -399,6 +408,22 @@ async def test_kill_of_another_familys_job_does_nothing(client: Client, store: M
         assert (await op(client, "KillJob", job_id))["result"] == f"Cannot Kill the job. Job ID: {job_id}"
     assert not any(c.startswith("delete") for c in store.calls)
     assert not store.objects[(OTHER_NS, theirs)]["metadata"].get("deletionTimestamp")
+
+
+async def test_a_token_reaches_nothing_of_another_family_in_its_namespace(
+        client: Client, store: MemoryJobStore) -> None:
+    neighbour = tokens.new_token()
+    store.add_root(NS, "root-c", tokens.family_digest(neighbour))
+    theirs = (await submit(client, token=neighbour))["jobId"]
+    store.calls.clear()
+    for job_id in ("root-c", theirs):
+        assert (await op(client, "KillJob", job_id))["result"] == f"Cannot Kill the job. Job ID: {job_id}"
+        for name in ("JobDetail", "GetJobIP"):
+            assert await op(client, name, job_id) == {"error": f"Could not find job with id {job_id}"}
+        assert await submit(client, parentJobId=job_id) == {"error": f"Could not find parent job with id {job_id}"}
+    assert not [c for c in store.calls if c.startswith(("delete", "create"))]
+    assert not any(o["metadata"].get("deletionTimestamp") for o in store.objects.values())
+    assert [c["metadata"]["name"] for c in children(store)] == [theirs]
 
 
 async def test_kill_of_an_unknown_job_cannot_kill(client: Client) -> None:
