@@ -1,6 +1,10 @@
 """The DLWSJob operator against a real control plane (etcd, apiserver, GC, scheduler, kwok)."""
 import asyncio
 import base64
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -8,6 +12,7 @@ from kubernetes.aio import client
 from kubernetes.aio.client.exceptions import ApiException
 
 from dlws_contract import kube_api, resource, tokens
+from dlws_contract.list_watch import ListWatch
 from tests.integration.jobs import Jobs, eventually
 
 pytestmark = pytest.mark.cluster
@@ -98,6 +103,40 @@ async def test_killing_a_middle_job_removes_only_its_subtree(jobs: Jobs) -> None
         assert job is not None and job["status"]["phase"] == "Running"
 
 
+@dataclass
+class StatusWrites:
+    """A ListWatch cache of a namespace's DLWSJobs that keeps every status each job has
+    shown, in etcd's order, and which jobs are gone."""
+    statuses: dict[str, list[str]] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+    def replace_all(self, objects: list[tuple[str, str]]) -> None:
+        for obj in objects:
+            self.upsert(obj)
+
+    def upsert(self, obj: tuple[str, str]) -> None:
+        self.statuses.setdefault(obj[0], []).append(obj[1])
+
+    def remove(self, obj: tuple[str, str]) -> None:
+        self.removed.add(obj[0])
+
+
+@contextlib.asynccontextmanager
+async def status_writes(jobs: Jobs) -> AsyncIterator[StatusWrites]:
+    seen = StatusWrites()
+    watch = ListWatch(jobs.api, kube_api.job_path(jobs.ns), seen,
+                      lambda o: (o["metadata"]["name"], json.dumps(o.get("status") or {}, sort_keys=True)),
+                      request_timeout=30, what="jobs")
+    task = asyncio.create_task(watch.run())
+    try:
+        await asyncio.wait_for(watch.synced.wait(), 30)
+        yield seen
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_a_killed_job_shows_killing_while_the_cascade_runs(jobs: Jobs) -> None:
     await jobs.root("slow")
     root = await jobs.family_ready("slow")
@@ -106,25 +145,33 @@ async def test_a_killed_job_shows_killing_while_the_cascade_runs(jobs: Jobs) -> 
     # A finalizer on the child's pod holds the cascade still, so Killing can be observed.
     hold = {"metadata": {"finalizers": ["test.dlworkspace.io/hold"]}}
     await jobs.core.patch_namespaced_pod("slow-c", jobs.ns, hold)
-    await jobs.delete("slow")
-    await jobs.with_status("slow", lambda s: s.get("phase") == "Killing", what="root Killing")
+    async with status_writes(jobs) as seen:
+        await jobs.delete("slow")
+        await jobs.with_status("slow", lambda s: s.get("phase") == "Killing", what="root Killing")
 
-    # The job below shows its kill by its deletionTimestamp (the Killed column); the
-    # operator writes no status for it, only for the job the kill named.
-    async def child_deleting() -> dict[str, Any] | None:
-        job = await jobs.get("slow-c")
-        return job if job is not None and job["metadata"].get("deletionTimestamp") else None
-    await eventually(child_deleting, timeout=60, what="the child being deleted")
-    await asyncio.sleep(2)  # time for a status write, if the operator made one
-    dying = await jobs.get("slow-c")
-    assert dying is not None and dying["status"]["phase"] == "Running", dying["status"]
-    table = await kube_api.request(jobs.api, "GET", kube_api.job_path(jobs.ns, "slow-c"), timeout=30,
-                                   accept=kube_api.TABLE)
-    columns = [c["name"] for c in table["columnDefinitions"]]
-    assert table["rows"][0]["cells"][columns.index("Killed")], table["rows"]
-    await jobs.core.patch_namespaced_pod("slow-c", jobs.ns, {"metadata": {"finalizers": None}},
-                                         _content_type="application/merge-patch+json")
-    await eventually(lambda: gone(jobs, ["slow", "slow-c"]), timeout=90, what="family gone")
+        # The job below shows its kill by its deletionTimestamp (the Killed column); the
+        # operator writes no status for it, only for the job the kill named.
+        async def child_deleting() -> dict[str, Any] | None:
+            job = await jobs.get("slow-c")
+            return job if job is not None and job["metadata"].get("deletionTimestamp") else None
+        await eventually(child_deleting, timeout=60, what="the child being deleted")
+        table = await kube_api.request(jobs.api, "GET", kube_api.job_path(jobs.ns, "slow-c"), timeout=30,
+                                       accept=kube_api.TABLE)
+        columns = [c["name"] for c in table["columnDefinitions"]]
+        assert table["rows"][0]["cells"][columns.index("Killed")], table["rows"]
+        await jobs.core.patch_namespaced_pod("slow-c", jobs.ns, {"metadata": {"finalizers": None}},
+                                             _content_type="application/merge-patch+json")
+        await eventually(lambda: gone(jobs, ["slow", "slow-c"]), timeout=90, what="family gone")
+
+        async def watched_gone() -> bool:
+            return "slow-c" in seen.removed
+        await eventually(watched_gone, timeout=30, what="the watch seeing the child gone")
+
+    # Every status the child showed, from before the kill to its removal (a write can land
+    # only before it): Running, as before the kill. Which job a kill marks is decided in
+    # tests/unit/test_operator_decisions.py.
+    assert len(set(seen.statuses["slow-c"])) == 1, seen.statuses["slow-c"]
+    assert '"phase": "Running"' in seen.statuses["slow-c"][0]
     assert child["metadata"]["name"] == "slow-c"
 
 
