@@ -1,7 +1,8 @@
 """Names and parameters that try to escape: jobIds with path separators, "..", other
-namespaces and label-selector syntax reach no job outside the caller's family; huge env
-maps are refused whole; shell metacharacters end up verbatim in the job's own container
-command and are never run by the shim or the operator."""
+namespaces and label-selector syntax reach no job outside the caller's family; shell
+metacharacters end up verbatim in the job's own container command and are never run by
+the shim or the operator. (Huge env maps, refused whole before any API call, are in
+tests/unit/test_shim_http.py.)"""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ import aiohttp
 import pytest
 from kubernetes.aio import client
 
-from dlws_contract import resource, spec
+from dlws_contract import resource
 from dlws_operator.pod_spec import job_command
 from tests.integration.faults import UNLIMITED, report
 from tests.integration.jobs import Jobs, snapshot
@@ -65,23 +66,6 @@ async def test_job_ids_that_try_to_escape_reach_nothing(
     assert await snapshot(api, namespace, other_namespace) == before
     report("escaping jobIds", requests=sent, ids=len(escaping_ids(child, namespace, other_namespace, victim)),
            jobs_reached_outside_family=0, cluster_changes=0)
-
-
-async def test_huge_env_maps_are_refused_whole(
-        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: aiohttp.ClientSession) -> None:
-    root = await make_root(api, namespace)
-    url = f"{shim.url}child/SubmitJob?familyToken={root.token}"
-    too_many = {f"V{i}": "x" for i in range(spec.MAX_ENV + 1)}
-    too_long = {"BIG": "x" * (spec.MAX_ENV_VALUE + 1)}
-    over_body = {f"V{i}": "x" * spec.MAX_ENV_VALUE for i in range(spec.MAX_ENV)}  # 256 kB
-    for env, status, words in ((too_many, 200, "at most"), (too_long, 200, "at most"),
-                               (over_body, 413, "too large")):
-        async with http.post(url, json={**JOB, "env": env}) as resp:
-            body = await resp.json()
-        assert resp.status == status and words in body["error"], (resp.status, body)
-    status, body, _ = await ShimClient(http, shim.url).call("SubmitJob", root.token, env=json.dumps(too_many), **JOB)
-    assert status == 200 and "at most" in body["error"]
-    assert [j["metadata"]["name"] for j in await Jobs(api, namespace).list_jobs()] == [root.name]
 
 
 async def test_shell_metacharacters_reach_only_the_jobs_own_container_command(

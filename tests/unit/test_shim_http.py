@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from api_shim.app import init_app
 from api_shim.settings import Settings
 from api_shim.store import Rejected, Unavailable
-from dlws_contract import catch_up, resource, tokens
+from dlws_contract import catch_up, resource, spec, tokens
 from tests.memory_store import MemoryJobStore
 
 TOKEN = tokens.new_token()
@@ -134,6 +134,60 @@ async def test_oversized_body_is_413_json_and_creates_nothing(make_client: MakeC
                              json={**JOB, "cmd": "x" * 5000})
     assert resp.status == 413 and "error" in await resp.json()
     assert store.calls == []
+
+
+# (parameters replacing or removing (None) good ones, words the error holds): each refused
+# with DLWS's 200 and {"error"}, before any API call.
+BAD_PARAMETERS = [
+    ({"jobName": None}, "job name cannot be empty"),
+    ({"resourcegpu": None}, "Number of GPU cannot be empty"),
+    ({"dataPath": None}, "datapath cannot be empty"),
+    ({"image": None}, "docker image cannot be empty"),
+    ({"jobType": None}, "jobType cannot be empty"),
+    ({"resourcegpu": "two"}, "resourcegpu must be a whole number"),
+    ({"resourcegpu": "999999999999"}, "resourcegpu must be between"),
+    ({"interactivePort": "http"}, "interactivePort must be a whole number"),
+    ({"interactivePort": "70000"}, "interactivePort must be between"),
+    ({"runningasroot": "maybe"}, "runningasroot must be 0 or 1"),
+    ({"jobtrainingtype": "MPIDistJob"}, "not supported"),
+    ({"jobtrainingtype": "Quantum"}, "unknown jobtrainingtype"),
+    ({"gpus": "1"}, "unknown parameter"),
+    ({"jobName": "n" * 300}, "jobName is too long"),
+    ({"env": json.dumps({"FAMILY_TOKEN": "x"})}, "reserved"),
+    ({"env": "A=1"}, "env must be a JSON object"),
+    ({"cpurequest": "2", "cpulimit": "1"}, "cpurequest 2 is above cpulimit 1"),
+    ({"memoryrequest": "1Gi", "memorylimit": "64M"}, "memoryrequest 1Gi is above memorylimit 64M"),
+    ({"cpurequest": "two"}, "cpurequest must be a Kubernetes quantity"),
+    ({"memorylimit": "2GB"}, "memorylimit must be a Kubernetes quantity such as 2048M or 4Gi"),
+    ({"memorylimit": "0"}, "memorylimit must be above 0"),
+    ({"cpulimit": "100000"}, "cpulimit must be at most 4096 cores"),
+    ({"gpuType": "P40 and more"}, "gpuType must be a GPU type name"),
+    ({"preemptionAllowed": "sometimes"}, "preemptionAllowed must be 0 or 1"),
+]
+
+
+@pytest.mark.parametrize("change, words", BAD_PARAMETERS)
+async def test_bad_parameters_get_clear_errors_and_create_nothing(
+        client: Client, store: MemoryJobStore, change: dict[str, str | None], words: str) -> None:
+    params = {**JOB, **{k: v for k, v in change.items() if v is not None}, "familyToken": TOKEN}
+    for k in [k for k, v in change.items() if v is None]:
+        del params[k]
+    resp = await client.get("/child/SubmitJob", params=params)
+    assert resp.status == 200 and words in (await resp.json()).get("error", "")
+    assert store.calls == [] and children(store) == []
+
+
+async def test_huge_env_maps_are_refused_whole(client: Client, store: MemoryJobStore) -> None:
+    too_many = {f"V{i}": "x" for i in range(spec.MAX_ENV + 1)}
+    too_long = {"BIG": "x" * (spec.MAX_ENV_VALUE + 1)}
+    over_body = {f"V{i}": "x" * spec.MAX_ENV_VALUE for i in range(spec.MAX_ENV)}  # 256 kB
+    for env, status, words in ((too_many, 200, "at most"), (too_long, 200, "at most"),
+                               (over_body, 413, "too large")):
+        resp = await client.post(f"/child/SubmitJob?familyToken={TOKEN}", json={**JOB, "env": env})
+        assert resp.status == status and words in (await resp.json())["error"], resp.status
+    resp = await client.get("/child/SubmitJob", params={**JOB, "env": json.dumps(too_many), "familyToken": TOKEN})
+    assert resp.status == 200 and "at most" in (await resp.json())["error"]
+    assert store.calls == [] and children(store) == []
 
 
 async def test_unsupported_content_type_is_400(client: Client) -> None:
