@@ -2,13 +2,14 @@
 defaults, the Pod they make, a job that cannot fit, and a namespace's quota and limits."""
 from __future__ import annotations
 
-import asyncio
+import json
 import time
 from typing import Any
 
 import pytest
 from kubernetes.aio import client
 
+from dlws_contract import resource
 from tests.integration.jobs import Jobs, eventually, quota
 from tests.integration.shim_fixture import Root, ShimClient, make_root
 
@@ -96,7 +97,6 @@ async def test_a_job_that_cannot_fit_stays_scheduling_with_the_schedulers_reason
     job_id = (await shim_client.submit(root.token, cpurequest="2000"))["jobId"]
     got = await detail_when(shim_client, root, job_id, "Insufficient cpu in JobDetail",
                             lambda d: "Insufficient cpu" in (d["jobStatusDetail"][0]["message"] or ""))
-    print(f"\nFIGURE scheduler reason: {got['jobStatusDetail'][0]['reason']}: {got['jobStatusDetail'][0]['message']}")
     assert got["jobStatus"] == "scheduling" and got["jobStatusDetail"][0]["reason"] == "Unschedulable"
     assert got["errorMsg"] == ""
 
@@ -110,13 +110,13 @@ async def test_exceeded_quota_is_shown_and_the_pod_is_made_once_the_quota_allows
     got = await detail_when(shim_client, root, job_id, "ExceededQuota in JobDetail",
                             lambda d: d["jobStatusDetail"][0]["reason"] == "ExceededQuota")
     message = got["jobStatusDetail"][0]["message"]
-    print(f"\nFIGURE quota refusal: {message}")
     assert "exceeded quota: jobs" in message and got["jobStatus"] == "scheduling"
     assert got["jobParams"]["cpurequest"] == "1"
     job = await jobs.get(job_id)
     assert job is not None and (job["status"]["phase"], job["status"]["reason"]) == ("Pending", "ExceededQuota")
     assert await _pod(jobs, job_id) is None
-    await asyncio.sleep(7)  # a few retries (2, 4 s): still one Event, and no kopf error Events
+    # Three refused tries (the retries after 2 and 4 s): still one Event, and no kopf error Events.
+    await eventually(lambda: _tried(jobs, job_id, 3), timeout=30, what="three tries of the pod")
     events = [e for e in (await jobs.core.list_namespaced_event(namespace)).items
               if e.involved_object.name == job_id]
     refusals = [e for e in events if e.reason == "ExceededQuota"]
@@ -128,8 +128,20 @@ async def test_exceeded_quota_is_shown_and_the_pod_is_made_once_the_quota_allows
     await eventually(lambda: _pod(jobs, job_id), timeout=60, interval=0.2, what="the pod once quota allows")
     made = time.monotonic() - raised
     running = await jobs.with_status(job_id, lambda s: s.get("phase") == "Running", what="Running")
-    print(f"\nFIGURE quota raised -> pod created in {made:.1f} s; Running {time.monotonic() - raised:.1f} s")
     assert running["status"].get("reason") in (None, "") and made < 45
+
+
+async def _tried(jobs: Jobs, name: str, times: int) -> bool:
+    """Whether the operator has tried the job's Pod `times` times and been refused: the
+    retries in kopf's progress record on the job, kept while its handler waits
+    (dlws_operator.kopf_config.ProgressAnnotations)."""
+    job = await jobs.get(name)
+    annotations = ((job or {}).get("metadata") or {}).get("annotations") or {}
+    tries = 0
+    for key, value in annotations.items():
+        if key.startswith(f"operator.{resource.GROUP}/") and value.startswith("{"):
+            tries = max(tries, json.loads(value).get("retries") or 0)
+    return tries >= times
 
 
 async def test_a_limit_range_refusal_fails_the_job_with_the_api_servers_message(
