@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import dlws_client
@@ -12,7 +13,7 @@ import pytest
 from kubernetes.aio import client
 
 from tests.integration.faults import JOB, UNLIMITED, Burst, family_jobs, report, scaled
-from tests.integration.jobs import Jobs
+from tests.integration.jobs import Jobs, eventually
 from tests.integration.shim_fixture import make_root
 
 pytestmark = pytest.mark.cluster
@@ -62,6 +63,16 @@ async def test_shim_killed_mid_burst_of_client_callers_leaves_no_orphan_and_no_d
     spec = {k: v for k, v in JOB.items() if k != "resourcegpu"}
 
     failures: list[BaseException] = []
+    # The callers (threads) that backed off once the shim was down: their retry's wait.
+    shim_down = threading.Event()
+    backed_off: set[int] = set()
+
+    def backoff_sleep(seconds: float) -> None:
+        if shim_down.is_set():
+            with lock:
+                backed_off.add(threading.get_ident())
+        time.sleep(seconds)
+    family.transport.sleep = backoff_sleep
 
     def caller(count: int) -> None:
         nonlocal started
@@ -84,8 +95,14 @@ async def test_shim_killed_mid_burst_of_client_callers_leaves_no_orphan_and_no_d
         await asyncio.sleep(0.01)
     with lock:
         in_flight = started - len(answered)
+    shim_down.set()
     shim.stop(kill=True)
-    await asyncio.sleep(1.0)  # callers meet a refused connection, and back off
+
+    async def every_caller_backed_off() -> bool:
+        with lock:
+            return bool(backed_off) and all(t.ident in backed_off for t in callers if t.is_alive())
+    await eventually(every_caller_backed_off, timeout=30, interval=0.05,
+                     what="every caller meeting the killed shim and backing off")
     await shim.start_async()
     for thread in callers:
         await asyncio.to_thread(thread.join)
