@@ -242,7 +242,8 @@ async def test_running_pod_annotated_later_completes(api: client.ApiClient, name
     await core.patch_namespaced_pod("late", namespace,
                                     {"metadata": {"annotations": {COMPLETE_ANNOTATION: "Succeeded"}}})
 
-    await pod_in_phase(core, namespace, "late", "Succeeded")
+    finished = await pod_in_phase(core, namespace, "late", "Succeeded")
+    assert finished["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
 
 
 # -- RBAC: a ServiceAccount's token gets exactly what its Role grants ------------------

@@ -31,7 +31,9 @@ def test_kustomize_install_passes_a_server_side_dry_run(cluster: Any, identities
 
 
 def test_the_sample_root_job_is_valid(cluster: Any, identities: Identities) -> None:
-    cluster.kubectl("apply", "-f", str(REPO / "manifests" / "samples" / "root-job.yaml"), "--dry-run=server")
+    out = cluster.kubectl("apply", "-f", str(REPO / "manifests" / "samples" / "root-job.yaml"), "--dry-run=server")
+    # "created", or on a reused cluster that runs it (make dev), "unchanged" or "configured"
+    assert out.stdout.startswith("dlwsjob.dlworkspace.io/sample-root ") and "(server dry run)" in out.stdout, out.stdout
 
 
 def can_i(cluster: Any, kubeconfig: Path, verb: str, what: str) -> bool:
