@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -40,30 +39,6 @@ REUSE_REAL_ENV = "DLWS_TEST_REAL_KUBECONFIG"
 SKIP_REAL_ENV = "DLWS_TEST_SKIP_REAL_NODE"
 # On every namespace a test makes.
 TEST_LABELS = {"dlws.test/owner": "pytest"}
-
-
-TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under `pytest -n 2 --dist loadgroup` (make test), each tier that runs a cluster stays
-    on one worker, so each session cluster starts once: the kwok tier on one worker, the
-    real-node tier on the other; the unit tests fill in around them."""
-    for item in items:
-        tier = item.path.relative_to(TESTS).parts[0]
-        if tier in ("integration", "e2e"):
-            item.add_marker(pytest.mark.xdist_group(tier))
-
-
-_TOKEN_LIKE = re.compile(r"[0-9a-fA-F]{64}")
-
-
-def pytest_make_parametrize_id(val: object) -> str | None:
-    """A random family token in a test's parameters gets a fixed id: pytest-xdist's workers
-    each collect the suite and must name every test alike (and an id is printed)."""
-    if isinstance(val, str) and _TOKEN_LIKE.search(val):
-        return _TOKEN_LIKE.sub("<token>", val)
-    return None
 
 
 @dataclass(frozen=True)
