@@ -98,17 +98,9 @@ test-unit: $(VENV)/.installed
 
 # Integration tests start their own control plane (never the user's cluster); set
 # DLWS_TEST_KUBECONFIG to reuse a running one on purpose.
-# Two pytest processes side by side, each with its own session cluster: the real-node tier
-# (tests/e2e) and the rest (unit, and the kwok tier). Both mostly wait on their clusters.
-# The real-node tier's report is printed after the other's; either failing fails the run.
+# Three pytest processes side by side, one per cluster: tests/run_tiers.sh says which.
 test: $(VENV)/.installed cluster-binaries
-	@mkdir -p build; \
-	$(PY) -m pytest -q -ra $(PYTEST_FLAGS) tests/e2e > build/test-real-node.log 2>&1 & real=$$!; \
-	$(PY) -m pytest -q -ra $(PYTEST_FLAGS) tests/unit tests/integration; rest=$$?; \
-	wait $$real; real=$$?; \
-	echo "=== the real-node tier (tests/e2e; its log: build/test-real-node.log) ==="; \
-	cat build/test-real-node.log; \
-	exit $$(( rest != 0 || real != 0 ))
+	tests/run_tiers.sh $(PY) $(PYTEST_FLAGS)
 
 # Longer versions of the hostile-input and fault-injection tests (docs/reliability.md):
 # tens of thousands of fuzzed requests; bursts of 1000, 200 kill races, 10 replica rounds.
