@@ -146,18 +146,20 @@ async def test_a_job_that_ignores_sigterm_still_ends_by_sigterm(
     jobs = Jobs(real_api, ns)
     await jobs.running_with_ip(child, timeout=120)
     exit_codes: list[int] = []
+    listening = asyncio.Event()  # the watch's first event, the Pod as it is: the watch is on
 
     async def watch_pod() -> None:
         async with watch.Watch() as w:
             async for event in w.stream(jobs.core.list_namespaced_pod, ns,
                                         field_selector=f"metadata.name={child}", timeout_seconds=90):
+                listening.set()
                 for cs in event["object"].status.container_statuses or []:
                     if cs.state and cs.state.terminated:
                         exit_codes.append(cs.state.terminated.exit_code)
                 if event["type"] == "DELETED":
                     return
     watcher = asyncio.create_task(watch_pod())
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(listening.wait(), 60)
     status, body = await call_from(real_cluster, root, "KillJob", jobId=child)
     assert status == 200 and "Success" in body["result"], body
     await asyncio.wait_for(watcher, 100)

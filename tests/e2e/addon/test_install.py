@@ -42,10 +42,6 @@ async def test_both_deployments_become_ready_through_their_own_probes(
             assert container.readiness_probe is not None, name
             ready = {c.type: c.status for c in pod.status.conditions}
             assert ready["Ready"] == "True", (pod.metadata.name, pod.status.conditions)
-    if addon.installed is not None:
-        print(f"FIGURE addon install: image build {addon.installed.image_build}s, import "
-              f"{addon.installed.image_import}s, kubectl apply -k to both Deployments Ready "
-              f"{addon.installed.apply_to_ready}s")
 
 
 async def test_a_job_reaches_the_shim_by_its_service_name(
@@ -253,16 +249,19 @@ async def test_argocd_health_of_real_jobs(addon: Addon, addon_api: client.ApiCli
     seen["Failed"] = await jobs.with_status(failed, lambda s: s.get("phase") == "Failed", timeout=120)
     await jobs.running_with_ip(victim, timeout=120)
 
+    listening = asyncio.Event()  # the watch's first event, the job as it is: the watch is on
+
     async def killing() -> None:
         w = watch.Watch()
         async with w.stream(jobs.custom.list_namespaced_custom_object, resource.GROUP, resource.VERSION, ns,
                             resource.PLURAL, field_selector=f"metadata.name={victim}", timeout_seconds=120) as stream:
             async for event in stream:
+                listening.set()
                 if (event["object"].get("status") or {}).get("phase") == "Killing":
                     seen["Killing"] = event["object"]
                     return
     watcher = asyncio.create_task(killing())
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(listening.wait(), 60)
     status, body = await call_from(cluster, root, "KillJob", jobId=victim)
     assert status == 200, body
     await asyncio.wait_for(watcher, 120)
@@ -270,7 +269,6 @@ async def test_argocd_health_of_real_jobs(addon: Addon, addon_api: client.ApiCli
     expected = {"Running": "Healthy", "Succeeded": "Healthy", "Failed": "Degraded", "Killing": "Progressing"}
     got = {phase: health(obj)[0] for phase, obj in seen.items()}
     assert got == expected, {p: (health(o), o.get("status")) for p, o in seen.items()}
-    print(f"FIGURE argocd health of real jobs: {got}")
 
 
 async def _gone(jobs: Jobs, name: str) -> bool:
