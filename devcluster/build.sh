@@ -173,26 +173,14 @@ build_coredns() {
   rm -rf "$coredns_dir/bin"; mv "$coredns_dir/bin.tmp" "$coredns_dir/bin"
 }
 
-build_images() {
-  IMAGES_VERSION=$IMAGES_VERSION "$here/images/build_images.sh" "$cache" >/dev/null
-}
-
-# Runs build steps one after the other; the first that fails ends the lane.
-lane() {
-  local step
-  for step in "$@"; do timed "$step" || return 1; done
-}
-
 start=$(date +%s)
-# Two lanes side by side: Kubernetes, the longest build, and everything else. Module
-# downloads and debootstrap, which wait on the network, overlap with compiling; only the
-# second lane installs Debian packages, so apt never runs twice at once.
-trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-lane build_kubernetes & k8s_lane=$!
-lane build_etcd build_kwok build_containerd build_runc build_cni_plugins build_coredns build_images & other_lane=$!
-wait "$k8s_lane"
-wait "$other_lane"
-trap - EXIT
+timed build_etcd
+timed build_kwok
+timed build_kubernetes
+timed build_containerd
+timed build_runc
+timed build_cni_plugins
+timed build_coredns
 # kube-proxy's nftables mode runs `nft` (IN_CLUSTER=1).
 need_debs nftables
 mkdir -p "$bin/cni"
@@ -204,6 +192,6 @@ ln -sf "$runc_dir/bin/runc" "$bin/runc"
 ln -sf "$coredns_dir/bin/coredns" "$bin/coredns"
 for b in bridge host-local loopback portmap; do ln -sf "$cni_dir/bin/$b" "$bin/cni/$b"; done
 rm -rf "$bin/stage"; ln -sfn "$kwok_dir/stage" "$bin/stage"
-ln -sfn "$cache/images-$IMAGES_VERSION" "$bin/images"
+IMAGES_VERSION=$IMAGES_VERSION timed "$here/images/build_images.sh" "$cache" "$bin" >/dev/null
 log "binaries ready in $bin ($(( $(date +%s) - start ))s)"
 echo "$bin"
