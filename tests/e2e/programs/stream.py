@@ -14,7 +14,7 @@ import requests
 
 API, TOKEN = os.environ["DLWS_REST_API"], os.environ["FAMILY_TOKEN"]
 STOP, IMAGE = sys.argv[1], sys.argv[2]
-WORKERS, PAUSE, MAX_CALLS, MAX_SECONDS = 2, 1.0, 95, 300
+WORKERS, PAUSE, MAX_CALLS, MAX_SECONDS = 2, 2.5, 95, 300
 start = time.monotonic()
 lock = threading.Lock()
 calls = 0
