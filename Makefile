@@ -14,7 +14,7 @@ NODE ?= real
 IN_CLUSTER ?=
 CLUSTER_FLAGS = --state $(STATE) --node $(NODE) $(if $(filter 1 yes true,$(IN_CLUSTER)),--in-cluster)
 
-.PHONY: help venv lock image dev demo test test-unit test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
+.PHONY: help venv lock image dev demo test test-unit test-bench test-cluster lint cluster-binaries cluster-up cluster-down bench bench-quick clean fuzz chaos reliability
 
 help:
 	@echo "make dev          run the local control plane, the operator and the shim (Ctrl-C stops all)"
@@ -101,6 +101,11 @@ test-unit: $(VENV)/.installed
 # Three pytest processes side by side, one per cluster: tests/run_tiers.sh says which.
 test: $(VENV)/.installed cluster-binaries
 	tests/run_tiers.sh $(PY) $(PYTEST_FLAGS)
+
+# The benchmark's code on tiny sizes, against the kwok and the real-node test clusters, so
+# that it cannot rot (CI runs it after make test): it proves the code runs, not how fast.
+test-bench: $(VENV)/.installed cluster-binaries
+	$(PY) -m pytest -q -ra -m bench tests/integration/test_bench.py tests/e2e/test_bench_real.py
 
 # Longer versions of the hostile-input and fault-injection tests (docs/reliability.md):
 # tens of thousands of fuzzed requests; bursts of 1000, 200 kill races, 10 replica rounds.

@@ -6,9 +6,11 @@
 #   add-on     tests/e2e/addon, the add-on installed on a second real node with Services
 # The kwok tier reports as it goes; the other two are printed once they end (their logs
 # stay in build/test-tiers/). Any tier failing, or running no test, fails the run.
+# The benchmark's own tests (marked bench) are left to `make test-bench`.
 # Usage: tests/run_tiers.sh PYTHON [pytest flags for every tier]
 set -u
 py=$1; shift
+set -- -m "not bench" "$@"
 logs=build/test-tiers
 mkdir -p "$logs"
 "$py" -m pytest -q -ra "$@" tests/e2e --ignore=tests/e2e/addon >"$logs/real-node.log" 2>&1 & real=$!

@@ -12,7 +12,7 @@ from bench.cli import REAL_NODE_MEASUREMENTS, run_bench
 from bench.sizes import TINY
 from tests.conftest import ClusterAccess
 
-pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
+pytestmark = [pytest.mark.cluster, pytest.mark.real_node, pytest.mark.bench]
 
 
 @pytest.mark.timeout(900)

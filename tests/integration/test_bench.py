@@ -15,7 +15,7 @@ from bench.cli import MEASUREMENTS, run_bench
 from bench.context import BENCH_LABEL
 from bench.sizes import TINY
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.bench]
 
 FIGURES = {
     "submit_latency.p50", "submit_latency.p90", "submit_latency.p99", "submit_latency.caller_lookup.p50",
