@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dlws_contract.compute import ResourceDefaults
+from dlws_contract.quantity import InvalidQuantity, parse_quantity
 from dlws_contract.spec import gpu_type_list
 
 DEFAULT_REST_API = "http://dlws-api.dlws-system.svc:5000/"
@@ -17,6 +18,7 @@ DEFAULT_PREEMPTIBLE_CLASS = "dlws-preemptible"
 DEFAULT_PRIORITY_CLASS = "dlws-non-preemptible"
 _LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 _CLASS_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # "" sets no class
+_CLAIM_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # a PersistentVolumeClaim's name; "" none
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,20 @@ class OperatorConfig:
     # A Pod refused for exceeded quota is tried again after 2, 4, 8 ... seconds, at most
     # this many apart, until the quota lets it in (lifecycle.wait_for_quota).
     quota_retry_max: float = 30.0
+    # The cluster's job storage (DLWS's storage-mount-path), where every job's /data,
+    # /work and /job live (dlws_contract/storage.py): an existing PersistentVolumeClaim
+    # in the jobs' namespace (ReadWriteMany, e.g. NFS), or a directory of the node for
+    # a single-node cluster. At most one; neither: /work and /job are empty directories
+    # of the Pod, nothing shared, no /data.
+    storage_claim: str = ""
+    storage_host_path: str = ""
+    # /dev/shm of every job: a memory-backed emptyDir of this size ("": the job's memory
+    # limit). Its use counts against the job's memory.
+    shm_size: str = ""
+
+    @property
+    def has_storage(self) -> bool:
+        return bool(self.storage_claim or self.storage_host_path)
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -64,7 +80,34 @@ class OperatorConfig:
             priority_class=matching("DLWS_OPERATOR_PRIORITY_CLASS", DEFAULT_PRIORITY_CLASS, _CLASS_NAME,
                                     "a PriorityClass name, or empty"),
             quota_retry_max=number("DLWS_OPERATOR_QUOTA_RETRY_MAX", 30.0, "a number of seconds above 0"),
+            **storage(),
+            shm_size=shm_size(),
         )
+
+
+def storage() -> dict[str, str]:
+    """DLWS_OPERATOR_STORAGE_CLAIM (a PersistentVolumeClaim's name) or
+    DLWS_OPERATOR_STORAGE_HOST_PATH (an absolute directory of the node), not both."""
+    claim = matching("DLWS_OPERATOR_STORAGE_CLAIM", "", _CLAIM_NAME, "a PersistentVolumeClaim name, or empty")
+    host_path = os.environ.get("DLWS_OPERATOR_STORAGE_HOST_PATH", "").strip()
+    if host_path and (not host_path.startswith("/") or ".." in host_path.split("/") or "\x00" in host_path):
+        raise ValueError(f"DLWS_OPERATOR_STORAGE_HOST_PATH must be an absolute path without '..', not {host_path!r}")
+    if claim and host_path:
+        raise ValueError("set DLWS_OPERATOR_STORAGE_CLAIM or DLWS_OPERATOR_STORAGE_HOST_PATH, not both")
+    return {"storage_claim": claim, "storage_host_path": host_path.rstrip("/") or host_path}
+
+
+def shm_size() -> str:
+    raw = os.environ.get("DLWS_OPERATOR_SHM_SIZE", "").strip()
+    if not raw:
+        return ""
+    try:
+        if parse_quantity(raw) <= 0:
+            raise InvalidQuantity(raw)
+    except InvalidQuantity:
+        raise ValueError(f"DLWS_OPERATOR_SHM_SIZE must be a memory quantity above 0 (e.g. 1Gi), or empty, "
+                         f"not {raw!r}") from None
+    return raw
 
 
 def resource_defaults() -> ResourceDefaults:

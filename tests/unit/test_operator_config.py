@@ -52,3 +52,33 @@ def test_tls_read_buffer_default_and_zero(monkeypatch: pytest.MonkeyPatch) -> No
     assert OperatorConfig.from_env().tls_read_buffer == 64 * 1024
     monkeypatch.setenv("DLWS_OPERATOR_TLS_READ_BUFFER", "0")
     assert OperatorConfig.from_env().tls_read_buffer == 0
+
+
+def test_job_storage_is_a_claim_or_a_host_path_never_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not OperatorConfig.from_env().has_storage
+    monkeypatch.setenv("DLWS_OPERATOR_STORAGE_CLAIM", "dlws-storage")
+    got = OperatorConfig.from_env()
+    assert (got.storage_claim, got.storage_host_path, got.has_storage) == ("dlws-storage", "", True)
+    monkeypatch.setenv("DLWS_OPERATOR_STORAGE_HOST_PATH", "/srv/dlws/")
+    with pytest.raises(ValueError, match="not both"):
+        OperatorConfig.from_env()
+    monkeypatch.delenv("DLWS_OPERATOR_STORAGE_CLAIM")
+    assert OperatorConfig.from_env().storage_host_path == "/srv/dlws"
+    for bad in ("relative/dir", "/srv/../etc"):
+        monkeypatch.setenv("DLWS_OPERATOR_STORAGE_HOST_PATH", bad)
+        with pytest.raises(ValueError, match="DLWS_OPERATOR_STORAGE_HOST_PATH"):
+            OperatorConfig.from_env()
+    monkeypatch.delenv("DLWS_OPERATOR_STORAGE_HOST_PATH")
+    monkeypatch.setenv("DLWS_OPERATOR_STORAGE_CLAIM", "Not_A_Name")
+    with pytest.raises(ValueError, match="DLWS_OPERATOR_STORAGE_CLAIM"):
+        OperatorConfig.from_env()
+
+
+def test_shm_size_is_a_memory_quantity_or_the_jobs_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert OperatorConfig.from_env().shm_size == ""
+    monkeypatch.setenv("DLWS_OPERATOR_SHM_SIZE", "1Gi")
+    assert OperatorConfig.from_env().shm_size == "1Gi"
+    for bad in ("0", "lots", "-1Gi"):
+        monkeypatch.setenv("DLWS_OPERATOR_SHM_SIZE", bad)
+        with pytest.raises(ValueError, match="DLWS_OPERATOR_SHM_SIZE"):
+            OperatorConfig.from_env()
