@@ -88,6 +88,8 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
         if keyed is None:
             raise  # a fresh uuid4 taken: the 500 of a broken invariant, not a replay
         return await replay(family, keyed, chain, parent)
+    except InvalidJob as e:  # the root's userName names no directory (build_child)
+        return app_error(str(e))
     except Rejected as e:
         return app_error(f"the job was refused: {e}")
     except ChainKilled as e:

@@ -20,6 +20,8 @@ MAX_IMAGE: Final = 512
 MAX_CMD: Final = 16384
 MAX_PATH: Final = 1024
 MAX_JOB_TYPE: Final = 64
+# The job's directories of the cluster storage (storage.py): DLWS's path rules apply.
+STORAGE_PATH_FIELDS: Final = ("dataPath", "workPath", "jobPath")
 MAX_GPUS: Final = 64
 MAX_USER_ID: Final = 2147483647
 MAX_PORTS: Final = 16
@@ -151,6 +153,22 @@ def _ports(raw: object) -> list[int]:
     return ports
 
 
+def path_problem(name: str, value: str) -> str | None:
+    """Why `value` cannot be the job's `name` (dataPath, workPath, jobPath), or None:
+    DLWS's rules, each with its own message, so a path never leaves its tree. The one
+    rule: SubmitJob applies it here, the operator through storage.storage_paths, and the
+    CRD's validation of the three fields says the same (tests/unit/test_storage.py)."""
+    if "\x00" in value:
+        return f"{name} must not contain NUL characters"
+    if ".." in value:
+        return f"{name} must not contain '..'"
+    if "\\." in value:
+        return f"{name} must not contain '\\.'"
+    if value.startswith(("/", "\\")):
+        return f"{name} must be relative: it must not start with '/' or '\\'"
+    return None
+
+
 def reserved_env_name(name: str) -> bool:
     """Whether the system sets this variable in a job, so the job may not."""
     return name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIX)
@@ -269,6 +287,8 @@ def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str
         if "\x00" in value:
             raise InvalidJob(f"{name} must not contain NUL characters")
         spec[name] = value if name == "cmd" else value.strip()
+        if name in STORAGE_PATH_FIELDS and (problem := path_problem(name, spec[name])) is not None:
+            raise InvalidJob(problem)
     spec["resourcegpu"] = _int("resourcegpu", params["resourcegpu"], 0, MAX_GPUS)
     training = params.get("jobtrainingtype", "RegularJob") or "RegularJob"
     if training in DISTRIBUTED_TRAINING_TYPES:

@@ -4,7 +4,8 @@ carries the answer out; tests/unit/test_operator_decisions.py walks every arrow 
 
     created ─run_job──▶ family Secret (a root) or family check (a child)
             ─▶ every job above alive (ancestry.py) ─▶ Pod; else Killing, no Pod
-            (not a family member, an unknown gpuType, a LimitRange, its Pod's name
+            (not a family member, an unknown gpuType, a storage path against
+            DLWS's rules, a LimitRange, its Pod's name
             taken: Failed; no room in the quota: Pending, tried again later)
     Pod Pending, Running, Succeeded, Failed ─mirror_pod─▶ the same in the job's status
     Pod deleted from under a live job ─mirror_pod─▶ Failed (PodDeleted)
@@ -18,6 +19,7 @@ from typing import Any
 
 from dlws_contract import phases, resource
 from dlws_contract.spec import JobSpec, unknown_gpu_type
+from dlws_contract.storage import storage_problem
 from dlws_operator.job_view import JobView
 from dlws_operator.refusals import Refusal
 from dlws_operator.status import PodState, pod_lost_status, status_from_state, status_key, withheld_status
@@ -89,9 +91,12 @@ class Refuse:
 
 def refusal_before_pod(family_problem: str | None, spec: JobSpec, gpu_types: Collection[str]) -> Refuse | None:
     """A child not of its root's family (family_problem: family.verify_child's answer),
-    or a GPU type the cluster does not list, gets no Pod."""
+    a GPU type the cluster does not list, or a storage path against DLWS's rules (a job
+    applied without the shim: dlws_contract.storage) gets no Pod."""
     if family_problem is not None:
         return Refuse("InvalidFamily", family_problem)
+    if (path_problem := storage_problem(spec)) is not None:
+        return Refuse("InvalidPath", path_problem)
     gpu_type = spec.get("gpuType")
     if gpu_type and (problem := unknown_gpu_type(gpu_type, gpu_types)) is not None:
         return Refuse("UnknownGpuType", problem)

@@ -1,28 +1,60 @@
 """The Pod that runs a DLWSJob: a pure function of the job (its metadata, and its spec read
 as a dlws_contract JobSpec), unit-tested without a cluster."""
+import datetime
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from dlws_contract import resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
 from dlws_contract.spec import JobSpec, job_spec
+from dlws_contract.storage import StoragePaths, created_day, storage_paths
 from dlws_operator.config import OperatorConfig
 
 DEFAULTS = OperatorConfig()
 
 CONTAINER_NAME = "job"
-# A job's cmd runs under /bin/sh as PID 1 of its container, and PID 1 ignores SIGTERM
-# unless it traps it: every kill would wait out the grace period. This shell, PID 1 in
-# place of the cmd's, passes SIGTERM on to every process of the job (kill -1: all but
-# itself), waits until they are all gone (a process that handles SIGTERM gets the grace
-# period to finish), and exits with the cmd's own status.
+# A job's cmd runs under a shell, and PID 1 ignores SIGTERM unless it traps it: every
+# kill would wait out the grace period. This shell, PID 1 in place of the cmd's, passes
+# SIGTERM on to every process of the job (kill -1: all but itself), waits until they are
+# all gone (a process that handles SIGTERM gets the grace period to finish), and exits
+# with the cmd's own status. The cmd itself runs under bash when the image has it, as
+# DLWS ran it, else /bin/sh.
 JOB_INIT = ("trap 'kill -TERM -1 2>/dev/null; killed=1' TERM INT HUP; "
-            '/bin/sh -c "$1" & cmd=$!; '
+            'shell=/bin/sh; command -v bash >/dev/null 2>&1 && shell=bash; '
+            '"$shell" -c "$1" & cmd=$!; '
             'while wait "$cmd"; status=$?; kill -0 "$cmd" 2>/dev/null; do :; done; '
             'if [ -n "$killed" ]; then '
             'while kill -0 -1 2>/dev/null; do sleep 0.1 2>/dev/null || sleep 1; done; fi; '
             'exit "$status"')
 JOB_INIT_NAME = "dlws-job"  # the init shell's $0, as ps shows it
+
+
+# The job's directories (dlws_contract/storage.py) and its /dev/shm.
+STORAGE_VOLUME: Final = "dlws-storage"
+SHM_VOLUME: Final = "dlws-shm"
+WORK_VOLUME: Final = "dlws-work"  # without storage: /work and /job, empty directories of the Pod
+JOB_VOLUME: Final = "dlws-job"
+DATA_MOUNT, WORK_MOUNT, JOB_MOUNT, SHM_MOUNT = "/data", "/work", "/job", "/dev/shm"
+LOGIN_ENV: Final = ("HOME", "USER", "LOGNAME")
+# Before the job's container, an init container of the job's own image (the one image a
+# node is sure to have; it has a shell, since its cmd runs under one) makes the job's
+# directories in its user's tree, owned by the user, as DLWS's mkdirsAsUser did: the
+# kubelet would make a subPath's missing directories owned by root, unwritable by a job
+# running as its user. It runs as root, but sees only the user's own tree
+# (<storage>/work/<userName>, a subPath: the kubelet refuses one that leaves the
+# storage) and refuses any path through a symlink, so a symlink a job planted never has
+# it create or chown anything elsewhere. It chowns only what it creates.
+DIRS_CONTAINER: Final = "dlws-dirs"
+DIRS_MOUNT: Final = "/dlws-user"
+DIRS_INIT: Final = (
+    'owner=$1; shift; '
+    'for path in "$@"; do dir=' + DIRS_MOUNT + '; IFS=/; set -f; '
+    'for part in $path; do dir=$dir/$part; '
+    'if [ -L "$dir" ]; then echo "dlws: $path passes through a symbolic link ($dir): refused" >&2; exit 1; fi; '
+    'if [ ! -d "$dir" ]; then '
+    'if mkdir "$dir" 2>/dev/null; then chown "$owner:$owner" "$dir" || exit 1; fi; '
+    'if [ -L "$dir" ] || [ ! -d "$dir" ]; then echo "dlws: cannot make $dir" >&2; exit 1; fi; fi; '
+    'done; done')
 
 
 def job_command(cmd: str) -> list[str]:
@@ -59,9 +91,67 @@ def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str,
                       (spec.get("jobPath"), "DLWS_JOB_PATH"), (spec.get("logDir"), "DLWS_LOG_DIR")):
         if path:
             env.append({"name": var, "value": str(path)})
+    # A writable home (/job, the job's own directory) and the user's names: defaults,
+    # not reserved (LOGIN_ENV), which the job's own env, added after them, may override.
+    user = str(spec.get("userName", "default"))
+    env += [{"name": name, "value": value} for name, value in zip(LOGIN_ENV, (JOB_MOUNT, user, user))]
     for key, value in sorted((spec.get("env") or {}).items()):
         env.append({"name": key, "value": str(value)})
     return env
+
+
+def job_paths(job: Mapping[str, Any]) -> StoragePaths:
+    """The job's resolved storage paths (dlws_contract.storage), its day its creation's;
+    InvalidJob if one breaks DLWS's rules (decisions.refusal_before_pod asks first)."""
+    meta, spec = job["metadata"], job["spec"]
+    return storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta["name"]),
+                         created=created_day(meta.get("creationTimestamp"),
+                                             datetime.datetime.now(datetime.UTC).date()),
+                         dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
+                         jobPath=str(spec.get("jobPath") or ""))
+
+
+def _relative_to_user(path: str) -> str:
+    """A resolved workPath or jobPath (<user>/...) relative to the user's tree ("." for the tree)."""
+    return path.split("/", 1)[1] if "/" in path else "."
+
+
+def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfig,
+                    resources: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                           list[dict[str, Any]]]:
+    """The Pod's volumes, the job container's mounts, and the init containers that make
+    its directories: DLWS's /data, /work and /job of the cluster storage (subPaths of
+    one volume), or without storage two empty directories; and a memory-backed /dev/shm."""
+    shm_size = config.shm_size or str(resources["limits"]["memory"])
+    volumes: list[dict[str, Any]] = [{"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}}]
+    mounts: list[dict[str, Any]] = [{"name": SHM_VOLUME, "mountPath": SHM_MOUNT}]
+    if not config.has_storage:
+        volumes += [{"name": WORK_VOLUME, "emptyDir": {}}, {"name": JOB_VOLUME, "emptyDir": {}}]
+        mounts += [{"name": WORK_VOLUME, "mountPath": WORK_MOUNT}, {"name": JOB_VOLUME, "mountPath": JOB_MOUNT}]
+        return volumes, mounts, []
+    paths = job_paths(job)
+    user = str(spec.get("userName", "default"))
+    if config.storage_claim:
+        volumes.append({"name": STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": config.storage_claim}})
+    else:
+        volumes.append({"name": STORAGE_VOLUME,
+                        "hostPath": {"path": config.storage_host_path, "type": "DirectoryOrCreate"}})
+    mounts += [{"name": STORAGE_VOLUME, "mountPath": DATA_MOUNT, "subPath": paths.data_subpath},
+               {"name": STORAGE_VOLUME, "mountPath": WORK_MOUNT, "subPath": paths.work_subpath},
+               {"name": STORAGE_VOLUME, "mountPath": JOB_MOUNT, "subPath": paths.job_subpath}]
+    owner = int(spec.get("userId", 0))
+    init = {
+        "name": DIRS_CONTAINER,
+        "image": spec["image"],
+        "command": ["/bin/sh", "-c", DIRS_INIT, DIRS_CONTAINER, str(owner),
+                    _relative_to_user(paths.workPath), _relative_to_user(paths.jobPath)],
+        "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False},
+        "volumeMounts": [{"name": STORAGE_VOLUME, "mountPath": DIRS_MOUNT, "subPath": f"work/{user}"}],
+        # The job's CPU and memory: a Pod's own are the larger of an init container's and
+        # its containers' sum, so this adds nothing, and a namespace's quota sees limits.
+        "resources": {k: {n: v for n, v in r.items() if n in ("cpu", "memory")} for k, r in resources.items()},
+    }
+    return volumes, mounts, [init]
 
 
 def _security_context(spec: JobSpec) -> dict[str, Any]:
@@ -102,6 +192,7 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
     # cluster's defaults (compute.py); the status mirrored from the Pod shows which.
     container["resources"] = container_resources(effective_resources(spec, config.resource_defaults),
                                                  int(spec.get("resourcegpu", 0)))
+    volumes, container["volumeMounts"], init_containers = storage_volumes(job, spec, config, container["resources"])
     pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
     if family := family or labels.get(resource.LABEL_FAMILY):
         pod_labels[resource.LABEL_FAMILY] = family
@@ -112,7 +203,10 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
         "automountServiceAccountToken": False,
         # Service links would add an env variable per Service in the namespace.
         "enableServiceLinks": False,
+        "volumes": volumes,
     }
+    if init_containers:
+        pod_spec["initContainers"] = init_containers
     if gpu_type := spec.get("gpuType"):
         pod_spec["nodeSelector"] = {config.gpu_type_label: gpu_type}
     if priority := priority_class(spec, config):

@@ -67,3 +67,9 @@ def test_a_cmd_that_traps_sigterm_finishes_its_handler_first() -> None:
     os.kill(init, signal.SIGTERM)
     proc.wait(5)
     assert proc.stdout.read() == "cleaned up\n"
+
+
+def test_the_cmd_runs_under_bash_when_there_is_one() -> None:
+    if shutil.which("bash") is None:
+        pytest.skip("no bash here")
+    assert start("[[ -n $BASH_VERSION ]] && exit 7").wait(10) == 7

@@ -256,3 +256,9 @@ def test_the_first_pod_ip_is_the_one_after_no_phase_or_pending() -> None:
     assert decisions.first_ip(None, running) and decisions.first_ip(phases.PENDING, running)
     assert not decisions.first_ip(phases.RUNNING, running)
     assert not decisions.first_ip(None, status_from_state(pod("Pending"), now=NOW))
+
+
+def test_a_storage_path_against_dlws_rules_is_refused_for_a_job_applied_by_hand() -> None:
+    assert decisions.refusal_before_pod(None, {**SPEC, "workPath": "../bob"}, ()) == Refuse(
+        "InvalidPath", "workPath must not contain '..'")
+    assert decisions.refusal_before_pod(None, {**SPEC, "userName": "a/b"}, ()).reason == "InvalidPath"  # type: ignore[union-attr]

@@ -2,7 +2,7 @@
 from typing import Any
 
 from dlws_contract import resource
-from dlws_operator.pod_spec import build_pod, job_command
+from dlws_operator.pod_spec import DIRS_MOUNT, build_pod, job_command
 from dlws_operator.config import OperatorConfig
 
 
@@ -93,3 +93,63 @@ def test_the_pod_carries_its_family_digest_also_on_a_root_s_first_run() -> None:
     assert build_pod(job(), family="d1")["metadata"]["labels"][resource.LABEL_FAMILY] == "d1"
     labelled = job(labels={resource.LABEL_FAMILY: "d2"})
     assert build_pod(labelled)["metadata"]["labels"][resource.LABEL_FAMILY] == "d2"
+
+
+STORAGE = OperatorConfig(storage_host_path="/srv/dlws")
+
+
+def mounts_of(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {m["mountPath"]: m for m in pod["spec"]["containers"][0]["volumeMounts"]}
+
+
+def test_data_work_and_job_are_subpaths_of_the_one_storage_volume() -> None:
+    j = job("0b7e", userName="alice", userId=1000, dataPath="imagenet")
+    j["metadata"]["creationTimestamp"] = "2026-12-07T21:28:25Z"
+    pod = build_pod(j, config=STORAGE)
+    mounts = mounts_of(pod)
+    assert {p: (m["name"], m.get("subPath")) for p, m in mounts.items()} == {
+        "/data": ("dlws-storage", "storage/imagenet"), "/work": ("dlws-storage", "work/alice"),
+        "/job": ("dlws-storage", "work/alice/jobs/261207/0b7e"), "/dev/shm": ("dlws-shm", None)}
+    volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert volumes["dlws-storage"]["hostPath"] == {"path": "/srv/dlws", "type": "DirectoryOrCreate"}
+    claim = build_pod(j, config=OperatorConfig(storage_claim="nfs"))
+    assert {v["name"]: v for v in claim["spec"]["volumes"]}["dlws-storage"] == {
+        "name": "dlws-storage", "persistentVolumeClaim": {"claimName": "nfs"}}
+
+
+def test_the_job_directories_are_made_as_root_in_the_users_tree_only_owned_by_the_user() -> None:
+    j = job("0b7e", userName="alice", userId=1000, workPath="proj", jobPath="alice/runs/1", memorylimit="1G")
+    [init] = build_pod(j, config=STORAGE)["spec"]["initContainers"]
+    assert init["image"] == "busybox"  # the job's own image
+    assert init["securityContext"]["runAsUser"] == 0
+    assert init["volumeMounts"] == [{"name": "dlws-storage", "mountPath": DIRS_MOUNT, "subPath": "work/alice"}]
+    assert init["command"][-3:] == ["1000", "proj", "runs/1"]  # owner, then paths in the user's tree
+    assert init["resources"]["limits"] == {"cpu": "500m", "memory": "1G"}  # the job's, no more
+    # The job's own container still runs as its user.
+    assert build_pod(j, config=STORAGE)["spec"]["containers"][0]["securityContext"]["runAsUser"] == 1000
+
+
+def test_without_storage_work_and_job_are_empty_directories_of_the_pod() -> None:
+    pod = build_pod(job(userName="alice", userId=1000))
+    assert "initContainers" not in pod["spec"]
+    assert {p: m["name"] for p, m in mounts_of(pod).items()} == {
+        "/work": "dlws-work", "/job": "dlws-job", "/dev/shm": "dlws-shm"}
+
+
+def test_dev_shm_is_memory_backed_and_as_large_as_the_memory_limit_or_the_setting() -> None:
+    def shm(pod: dict[str, Any]) -> dict[str, Any]:
+        return {v["name"]: v for v in pod["spec"]["volumes"]}["dlws-shm"]["emptyDir"]
+    assert shm(build_pod(job(memorylimit="4Gi"))) == {"medium": "Memory", "sizeLimit": "4Gi"}
+    assert shm(build_pod(job(memorylimit="4Gi"), config=OperatorConfig(shm_size="1Gi")))["sizeLimit"] == "1Gi"
+
+
+def test_home_is_the_job_directory_and_user_names_the_family_user() -> None:
+    env = env_of(build_pod(job(userName="alice")))
+    assert (env["HOME"], env["USER"], env["LOGNAME"]) == ("/job", "alice", "alice")
+    names = [e["name"] for e in build_pod(job(env={"HOME": "/tmp"}))["spec"]["containers"][0]["env"]]
+    assert names.index("HOME") < len(names) - 1 and names[-1] == "HOME"  # the job's own, last, wins
+
+
+def test_the_cmd_runs_under_bash_when_the_image_has_it() -> None:
+    init = build_pod(job(cmd="true"))["spec"]["containers"][0]["command"][2]
+    assert "command -v bash" in init and '"$shell" -c "$1"' in init

@@ -9,7 +9,7 @@ import yaml
 
 from api_shim import openapi
 from dlws_contract import spec
-from dlws_operator.pod_spec import build_pod
+from dlws_operator.pod_spec import LOGIN_ENV, build_pod
 from tests.unit.test_pod_spec import job
 
 CRD = yaml.safe_load((Path(__file__).parents[2] / "crds" / "dlwsjob.yaml").read_text())
@@ -39,8 +39,9 @@ def test_the_shim_refuses_every_reserved_name(name: str) -> None:
         spec.parse_env({name: "x"})
 
 
-def test_every_variable_the_operator_sets_is_reserved() -> None:
+def test_every_variable_the_operator_sets_is_reserved_but_the_login_defaults() -> None:
     pod = build_pod(job("j", dataPath="d", workPath="w", jobPath="p", logDir="l", env={"MINE": "1"}))
     names = [e["name"] for e in pod["spec"]["containers"][0]["env"]]
-    assert [n for n in names if not spec.reserved_env_name(n)] == ["MINE"]
+    # HOME, USER and LOGNAME are defaults a job's env may override (it comes last).
+    assert [n for n in names if not spec.reserved_env_name(n)] == [*LOGIN_ENV, "MINE"]
     assert set(spec.RESERVED_ENV_NAMES) <= set(names)

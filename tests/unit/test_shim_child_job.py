@@ -46,3 +46,10 @@ def test_child_spec_is_the_parsed_parameters() -> None:
     spec = child()["spec"]
     assert spec["jobName"] == "c" and spec["image"] == "busybox" and spec["resourcegpu"] == 0
     assert "familyToken" not in spec and "parentJobId" not in spec
+
+
+def test_child_stores_its_storage_paths_resolved_as_dlws_did() -> None:
+    import datetime
+    spec = build_child(name="5f0c", spec=spec_from_parameters({**PARAMS, "workPath": "proj"}), parent=ROOT,
+                       root=ROOT, digest="d" * 63, today=datetime.date(2026, 12, 7))["spec"]
+    assert (spec["dataPath"], spec["workPath"], spec["jobPath"]) == ("data", "alice/proj", "alice/jobs/261207/5f0c")
