@@ -43,11 +43,15 @@ LOGIN_ENV: Final = ("HOME", "USER", "LOGNAME")
 # running as its user. It runs as root, but sees only the user's own tree
 # (<storage>/work/<userName>, a subPath: the kubelet refuses one that leaves the
 # storage) and refuses any path through a symlink, so a symlink a job planted never has
-# it create or chown anything elsewhere. It chowns only what it creates.
+# it create or chown anything elsewhere. It chowns only what it creates (and the user's
+# tree when the kubelet has just made it: root's and empty).
 DIRS_CONTAINER: Final = "dlws-dirs"
 DIRS_MOUNT: Final = "/dlws-user"
 DIRS_INIT: Final = (
     'owner=$1; shift; '
+    # The user's tree itself the kubelet made (root's, empty) for the first job of the user.
+    'if [ "$(stat -c %u ' + DIRS_MOUNT + ')" = 0 ] && [ -z "$(ls -A ' + DIRS_MOUNT + ')" ]; then '
+    'chown "$owner:$owner" ' + DIRS_MOUNT + ' || exit 1; fi; '
     'for path in "$@"; do dir=' + DIRS_MOUNT + '; IFS=/; set -f; '
     'for part in $path; do dir=$dir/$part; '
     'if [ -L "$dir" ]; then echo "dlws: $path passes through a symbolic link ($dir): refused" >&2; exit 1; fi; '
