@@ -62,6 +62,10 @@ def install(info: ClusterInfo, say: Callable[[str], None]) -> Installed:
     t2 = time.monotonic()
     say(f"image {image.name} imported into the node ({t2 - t1:.1f}s); applying {OVERLAY.relative_to(REPO)}")
     kubectl(info, "apply", "-k", str(OVERLAY))
+    # The jobs' storage, as `make dev` gives the operator outside the cluster: a directory
+    # of this cluster's state (manifests/components/storage-host-path sets one on yours).
+    kubectl(info, "set", "env", f"deployment/{OPERATOR}", "-n", NAMESPACE,
+            f"DLWS_OPERATOR_STORAGE_HOST_PATH={Layout.at(info.state_dir).job_storage_dir}")
     for name in DEPLOYMENTS:
         kubectl(info, "rollout", "status", f"deployment/{name}", "-n", NAMESPACE,
                 f"--timeout={int(READY_TIMEOUT)}s", timeout=READY_TIMEOUT + 30)

@@ -40,17 +40,21 @@ ONE_MACHINE_DEFAULTS = {
 
 
 def operator_command(kubeconfig: Path, rest_api: str, *, verbose: bool = False,
-                     name: str = "dlws-operator", one_machine: bool = False) -> Command:
+                     name: str = "dlws-operator", one_machine: bool = False,
+                     storage_host_path: Path | None = None) -> Command:
     """dlws-operator on free loopback ports, injecting rest_api into pods as DLWS_REST_API;
-    one_machine: with ONE_MACHINE_DEFAULTS (a real node, not kwok's)."""
+    one_machine: with ONE_MACHINE_DEFAULTS (a real node, not kwok's); storage_host_path:
+    the jobs' storage, a directory of the node (Layout.job_storage_dir)."""
     health, metrics = free_ports(2)
     argv = [str(BIN / "dlws-operator"), "--kubeconfig", str(kubeconfig),
             "--liveness", f"http://127.0.0.1:{health}/healthz",
             "--metrics-host", "127.0.0.1", "--metrics-port", str(metrics)]
     if verbose:
         argv.append("--verbose")
-    return Command(name, tuple(argv), f"http://127.0.0.1:{health}/healthz",
-                   env={"DLWS_REST_API": rest_api, **(ONE_MACHINE_DEFAULTS if one_machine else {})},
+    env = {"DLWS_REST_API": rest_api, **(ONE_MACHINE_DEFAULTS if one_machine else {})}
+    if storage_host_path is not None:
+        env["DLWS_OPERATOR_STORAGE_HOST_PATH"] = str(storage_host_path)
+    return Command(name, tuple(argv), f"http://127.0.0.1:{health}/healthz", env=env,
                    metrics_url=f"http://127.0.0.1:{metrics}/metrics")
 
 

@@ -54,6 +54,12 @@ class Layout:
         return self.state_dir / "cluster.json"
 
     @property
+    def job_storage_dir(self) -> Path:
+        """The jobs' storage on a real node (DLWS's storage-mount-path: /data, /work and
+        /job of every job under it), a hostPath the operator is told of; gone with the cluster."""
+        return self.state_dir / "job-storage"
+
+    @property
     def kwok_home(self) -> Path:
         """kwok's HOME: it loads ~/.kwok/kwok.yaml when present; ours stays empty."""
         return self.state_dir / "kwok-home"

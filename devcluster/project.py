@@ -11,6 +11,7 @@ from devcluster.apiclient import Api, ApiError
 from devcluster.binaries import JOB_IMAGE
 from devcluster.cluster import ClusterInfo
 from devcluster.commands import Command, operator_command, shim_command
+from devcluster.layout import Layout
 from devcluster.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,8 +32,12 @@ def shim_url(info: ClusterInfo) -> str:
 
 
 def our_processes(info: ClusterInfo) -> list[Command]:
-    """The operator and the shim, with the admin kubeconfig."""
-    return [operator_command(info.kubeconfig, shim_url(info), one_machine=info.node_kind == "real"), shim(info)]
+    """The operator and the shim, with the admin kubeconfig. On a real node the jobs'
+    storage is a directory under the cluster's state directory (Layout.job_storage_dir)."""
+    real = info.node_kind == "real"
+    storage = Layout.at(info.state_dir).job_storage_dir if real else None
+    return [operator_command(info.kubeconfig, shim_url(info), one_machine=real, storage_host_path=storage),
+            shim(info)]
 
 
 def sample_job(info: ClusterInfo | None = None) -> dict[str, Any]:
@@ -102,6 +107,7 @@ Look around:
 DLWS Job Families is running on a local control plane ({info.server}) with a real node:
 every job is a container. The shim listens on {url}, where pods reach this machine.
   operator, shim, kubelet and containerd logs:  {info.state_dir / 'logs'}/
+  the jobs' storage (/data, /work, /job):       {Layout.at(info.state_dir).job_storage_dir}/
 {shell}
 Look around:
 {_on_real_node(ns, name)}"""

@@ -12,6 +12,7 @@ import pytest_asyncio
 from kubernetes.aio import client
 
 from devcluster.commands import operator_command, shim_command
+from devcluster.layout import Layout
 from devcluster.managed import ManagedProcess
 from devcluster.scratch import scratch_namespace
 from tests.conftest import TEST_LABELS, ClusterAccess
@@ -38,10 +39,12 @@ def real_shim(real_cluster: ClusterAccess, real_identities: Identities,
 
 
 @pytest.fixture(scope="session")
-def real_operator(real_identities: Identities, real_shim: ManagedProcess,
+def real_operator(real_cluster: ClusterAccess, real_identities: Identities, real_shim: ManagedProcess,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    # As `make dev` runs it: the jobs' storage a directory of the cluster's state.
+    storage = Layout.at(real_cluster.kubeconfig.parent).job_storage_dir
     proc = ManagedProcess(operator_command(real_identities.operator_kubeconfig, real_shim.url, verbose=True,
-                                           one_machine=True),
+                                           one_machine=True, storage_host_path=storage),
                           log_dir=tmp_path_factory.mktemp("real-operator"))
     proc.start()
     yield proc
