@@ -31,13 +31,19 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
         "jobName": _string("A human name for the job (required).", spec.MAX_JOB_NAME),
         "resourcegpu": {"type": "integer", "minimum": 0, "maximum": spec.MAX_GPUS,
                         "description": "GPUs (required); a string of digits is accepted."},
-        "dataPath": _string("DLWS data path (required), passed to the job as DLWS_DATA_PATH.",
+        "dataPath": _string("DLWS data path (required): /data is <storage>/storage/<dataPath>, shared "
+                            "by all users; also DLWS_DATA_PATH. No '..', '\\.', leading '/' or '\\'.",
                             spec.MAX_PATH),
         "image": _string("Container image (required).", spec.MAX_IMAGE),
         "jobType": _string("DLWS job type, e.g. training (required).", spec.MAX_JOB_TYPE),
-        "cmd": _string("Run through /bin/sh -c; empty runs the image's entry point.", spec.MAX_CMD),
-        "workPath": _string("DLWS work path, passed as DLWS_WORK_PATH.", spec.MAX_PATH),
-        "jobPath": _string("DLWS job path, passed as DLWS_JOB_PATH.", spec.MAX_PATH),
+        "cmd": _string("Run through bash -c (/bin/sh -c if the image has no bash) as the job's user, "
+                       "HOME=/job; empty runs the image's entry point.", spec.MAX_CMD),
+        "workPath": _string("DLWS work path: /work is <storage>/work/<workPath>, prefixed with the "
+                            "user's name unless it starts with it (default: the user's name); also "
+                            "DLWS_WORK_PATH. The same rules as dataPath.", spec.MAX_PATH),
+        "jobPath": _string("DLWS job path: /job is <storage>/work/<jobPath>, relative to the user like "
+                           "workPath (default <userName>/jobs/<yymmdd>/<jobId>); also DLWS_JOB_PATH. "
+                           "The same rules as dataPath.", spec.MAX_PATH),
         "logDir": _string("DLWS log directory, passed as DLWS_LOG_DIR.", spec.MAX_PATH),
         "interactivePort": _string(
             f"Ports the job serves on, separated by ',' or ';' (at most {spec.MAX_PORTS}); "
