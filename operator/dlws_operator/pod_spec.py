@@ -88,6 +88,10 @@ def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str,
         {"name": "DLWS_JOB_ID", "value": name},
         {"name": "DLWS_USER_NAME", "value": str(spec.get("userName", "default"))},
         {"name": "DLWS_UID", "value": str(spec.get("userId", 0))},
+        # DLWS's: the user's group is the user's id, as the job runs (runAsGroup) and its
+        # directories are made (DIRS_INIT); one worker of as many GPUs as the job has.
+        {"name": "DLWS_GID", "value": str(spec.get("userId", 0))},
+        {"name": "DLWS_NUM_GPU_PER_WORKER", "value": str(spec.get("resourcegpu", 0))},
         {"name": contract.POD_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": contract.POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
@@ -151,6 +155,8 @@ def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfi
                     _relative_to_user(paths.workPath), _relative_to_user(paths.jobPath)],
         "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False},
         "volumeMounts": [{"name": STORAGE_VOLUME, "mountPath": DIRS_MOUNT, "subPath": f"work/{user}"}],
+        # A refusal's reason (its last log lines) becomes the job's status message.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         # The job's CPU and memory: a Pod's own are the larger of an init container's and
         # its containers' sum, so this adds nothing, and a namespace's quota sees limits.
         "resources": {k: {n: v for n, v in r.items() if n in ("cpu", "memory")} for k, r in resources.items()},
@@ -164,7 +170,7 @@ def _security_context(spec: JobSpec) -> dict[str, Any]:
     uid = int(spec.get("userId", 0))
     context: dict[str, Any] = {"allowPrivilegeEscalation": False}
     if uid > 0:
-        context.update(runAsUser=uid, runAsNonRoot=True)
+        context.update(runAsUser=uid, runAsGroup=uid, runAsNonRoot=True)
     # uid 0 without runningasroot (DLWS's default user) leaves the image's own user.
     return context
 

@@ -67,8 +67,12 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
                   for ref in meta.get("ownerReferences") or []
                   if ref.get("kind") == resource.KIND and ref.get("controller")), None)
     ready: Mapping[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    terminated: Mapping[str, Any] = next((t for cs in status.get("containerStatuses") or []
-                       if (t := (cs.get("state") or {}).get("terminated"))), {})
+    # The job's container's end; or an init container's failure (dlws-dirs refusing a
+    # path through a symlink), whose message is its log (FallbackToLogsOnError).
+    ended = [*(status.get("containerStatuses") or []),
+             *(cs for cs in status.get("initContainerStatuses") or []
+               if ((cs.get("state") or {}).get("terminated") or {}).get("exitCode", 0) != 0)]
+    terminated: Mapping[str, Any] = next((t for cs in ended if (t := (cs.get("state") or {}).get("terminated"))), {})
     # A Pod the scheduler cannot place says why only in its PodScheduled condition.
     waiting = unschedulable(status) if status.get("phase", "Pending") == "Pending" else {}
     return PodState(

@@ -45,6 +45,8 @@ def test_dlws_environment_is_set() -> None:
     assert env["DLWS_JOB_ID"] == "j"
     assert env["DLWS_USER_NAME"] == "alice"
     assert env["DLWS_UID"] == "1234"
+    assert env["DLWS_GID"] == "1234"
+    assert env["DLWS_NUM_GPU_PER_WORKER"] == "0"
     assert env["DLWS_DATA_PATH"] == "imagenet"
     assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
@@ -74,7 +76,8 @@ def test_gpus_become_limits_and_ports_container_ports() -> None:
 def test_security_context_follows_runningasroot_and_user_id() -> None:
     sc = lambda **s: build_pod(job(**s))["spec"]["containers"][0]["securityContext"]  # noqa: E731
     assert sc(runningasroot=True) == {"runAsUser": 0}
-    assert sc(userId=1000) == {"allowPrivilegeEscalation": False, "runAsUser": 1000, "runAsNonRoot": True}
+    assert sc(userId=1000) == {"allowPrivilegeEscalation": False, "runAsUser": 1000, "runAsGroup": 1000,
+                               "runAsNonRoot": True}
     assert sc(userId=0) == {"allowPrivilegeEscalation": False}
 
 

@@ -39,6 +39,17 @@ def test_failed_pod_reports_the_exit_code() -> None:
     assert s["completionTime"] == "2026-11-27T11:30:00Z"
 
 
+def test_a_failed_init_container_says_why_and_a_finished_one_says_nothing() -> None:
+    refused = {"state": {"terminated": {"exitCode": 1, "reason": "Error", "message": "dlws: x passes through a "
+                                        "symbolic link (/dlws-user/x): refused\n"}}}
+    waiting = {"state": {"waiting": {"reason": "PodInitializing"}}}
+    s = status_from_pod(pod("Failed", initContainerStatuses=[refused], containerStatuses=[waiting]), now=NOW)
+    assert s["phase"] == phases.FAILED and "symbolic link" in s["message"] and s["reason"] == "Error"
+    done = {"state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    s = status_from_pod(pod("Running", initContainerStatuses=[done]), now=NOW)
+    assert (s["reason"], s["message"], s["completionTime"]) == (None, None, None)
+
+
 def test_succeeded_pod_without_container_times_still_gets_completion_time() -> None:
     s = status_from_pod(pod("Succeeded"), now=NOW)
     assert (s["phase"], s["completionTime"]) == (phases.SUCCEEDED, NOW)
