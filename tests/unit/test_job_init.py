@@ -73,3 +73,15 @@ def test_the_cmd_runs_under_bash_when_there_is_one() -> None:
     if shutil.which("bash") is None:
         pytest.skip("no bash here")
     assert start("[[ -n $BASH_VERSION ]] && exit 7").wait(10) == 7
+
+
+def test_without_bash_the_cmd_runs_under_sh() -> None:
+    # No PATH to find bash by: the init falls back to /bin/sh (dash has no $BASH_VERSION).
+    if "bash" in os.path.realpath("/bin/sh"):
+        pytest.skip("/bin/sh is bash here")
+    unshare = shutil.which("unshare")
+    assert unshare is not None
+    done = subprocess.run([unshare, "--pid", "--fork", "--mount-proc",
+                           *job_command('[ -z "$BASH_VERSION" ] && exit 5')],
+                          env={"PATH": "/nonexistent"}, timeout=10, check=False)
+    assert done.returncode == 5
