@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from kubernetes.aio import client
 
+from devcluster.layout import Layout
+from dlws_contract import resource
 from tests.conftest import ClusterAccess
 from tests.e2e.containers import call_from, collector_root, detail_when, logs, run_python, submit_from
+from tests.integration.jobs import Jobs
 
 pytestmark = [pytest.mark.cluster, pytest.mark.real_node]
 
@@ -47,8 +50,9 @@ async def test_a_parent_and_its_child_share_work_and_the_parent_finds_the_childs
 
     # DLWS's path rules, refused before anything is made (naming the parameter).
     for param, value in (("workPath", "../bob"), ("dataPath", "/etc"), ("jobPath", "a\\.b")):
-        status, body = await call_from(real_cluster, root, "SubmitJob", jobName="bad", resourcegpu=0,
-                                       dataPath="data", image="x", jobType="training", **{param: value})
+        job = {"jobName": "bad", "resourcegpu": 0, "dataPath": "data", "image": "x", "jobType": "training",
+               param: value}
+        status, body = await call_from(real_cluster, root, "SubmitJob", **job)
         assert status == 200 and body.get("error", "").startswith(param), body
 
     child = await submit_from(real_cluster, root, cmd=CHILD, runningasroot=0)
@@ -74,3 +78,12 @@ async def test_a_parent_and_its_child_share_work_and_the_parent_finds_the_childs
     assert seen[job_dir]["uid"] == 1000
     assert seen[f"{job_dir}/out.txt"] == {"uid": 1000, "text": "child's job file\n"}
     assert seen["/work/from-child.txt"] == {"uid": 1000, "text": "child's work file\n"}
+
+    # The refused paths made nothing: no DLWSJob, no directory (the storage is this
+    # machine's directory, as make dev configures it).
+    family = await Jobs(real_api, ns).list_jobs(f"{resource.LABEL_ROOT}={root.name}")
+    assert sorted(j["metadata"]["name"] for j in family) == sorted([root.name, child])
+    storage = Layout.at(real_cluster.kubeconfig.parent).job_storage_dir
+    assert (storage / "work/alice" / job_dir.removeprefix("/work/") / "out.txt").is_file()
+    assert not (storage / "work/bob").exists() and not (storage / "storage/etc").exists()
+    assert not list(storage.glob("work/alice/**/a\\.b"))
