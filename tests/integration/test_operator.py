@@ -290,3 +290,18 @@ async def test_job_names_must_be_label_values(jobs: Jobs) -> None:
     with pytest.raises(ApiException) as err:
         await jobs.root("x" * 64)
     assert err.value.status == 422
+
+
+@pytest.mark.parametrize(("field", "value"), [("workPath", "../bob"), ("dataPath", "/etc"), ("jobPath", "a\\.b"),
+                                              ("jobPath", "\\share")])
+async def test_the_crd_refuses_a_storage_path_against_dlws_rules(jobs: Jobs, field: str, value: str) -> None:
+    with pytest.raises(ApiException) as refused:
+        await jobs.root("bad-path", **{field: value})
+    assert refused.value.status == 422 and field in str(refused.value.body), refused.value.body
+
+
+async def test_a_root_whose_user_names_no_directory_gets_no_pod(jobs: Jobs) -> None:
+    await jobs.root("slashed", userName="a/b")
+    job = await jobs.with_status("slashed", lambda s: s.get("phase") == "Failed", what="refusal")
+    assert job["status"]["reason"] == "InvalidPath" and "userName" in job["status"]["message"]
+    assert "slashed" not in {p.metadata.name for p in await jobs.pods()}
