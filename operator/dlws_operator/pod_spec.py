@@ -13,6 +13,7 @@ from dlws_operator.config import OperatorConfig
 DEFAULTS = OperatorConfig()
 
 CONTAINER_NAME = "job"
+DEFAULT_CONTAINER_ANNOTATION: Final = "kubectl.kubernetes.io/default-container"
 # A job's cmd runs under a shell, and PID 1 ignores SIGTERM unless it traps it: every
 # kill would wait out the grace period. This shell, PID 1 in place of the cmd's, passes
 # SIGTERM on to every process of the job (kill -1: all but itself), waits until they are
@@ -215,8 +216,11 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
         "enableServiceLinks": False,
         "volumes": volumes,
     }
+    annotations = {resource.GENERATION_ANNOTATION: str(meta.get("generation", 1))}
     if init_containers:
         pod_spec["initContainers"] = init_containers
+        # `kubectl logs` and `kubectl exec` of the Pod mean the job's container, without a notice.
+        annotations[DEFAULT_CONTAINER_ANNOTATION] = CONTAINER_NAME
     if gpu_type := spec.get("gpuType"):
         pod_spec["nodeSelector"] = {config.gpu_type_label: gpu_type}
     if priority := priority_class(spec, config):
@@ -228,7 +232,7 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
             "name": resource.pod_name(meta["name"]),
             "namespace": meta["namespace"],
             "labels": pod_labels,
-            "annotations": {resource.GENERATION_ANNOTATION: str(meta.get("generation", 1))},
+            "annotations": annotations,
             "ownerReferences": [resource.owner_reference(job)],  # a kill of the job waits for its Pod
         },
         "spec": pod_spec,

@@ -128,6 +128,8 @@ def test_the_job_directories_are_made_as_root_in_the_users_tree_only_owned_by_th
     assert init["volumeMounts"] == [{"name": "dlws-storage", "mountPath": DIRS_MOUNT, "subPath": "work/alice"}]
     assert init["command"][-3:] == ["1000", "proj", "runs/1"]  # owner, then paths in the user's tree
     assert init["resources"]["limits"] == {"cpu": "500m", "memory": "1G"}  # the job's, no more
+    annotations = build_pod(j, config=STORAGE)["metadata"]["annotations"]
+    assert annotations["kubectl.kubernetes.io/default-container"] == "job"  # for kubectl logs, exec
     # The job's own container still runs as its user.
     assert build_pod(j, config=STORAGE)["spec"]["containers"][0]["securityContext"]["runAsUser"] == 1000
 
