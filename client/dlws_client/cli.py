@@ -36,7 +36,7 @@ SUBMIT_PARAMETERS = (
     ("image", "container image (required)"),
     ("dataPath", "DLWS data path (required)"),
     ("jobType", "e.g. training (required)"),
-    ("cmd", "run by /bin/sh -c; empty: the image's entry point"),
+    ("cmd", "run by bash -c (/bin/sh -c without bash); empty: the image's entry point"),
     ("resourcegpu", "GPUs (default 0)"),
     ("parentJobId", "a job of this family to nest it under (default: this job, $DLWS_JOB_ID)"),
     ("workPath", None), ("jobPath", None), ("logDir", None),
