@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import phases, resource
-from dlws_contract.spec import RESOURCE_FIELDS
+from dlws_contract.spec import RESOURCE_FIELDS, InvalidJob
+from dlws_contract.storage import created_day, storage_paths
 
 
 def job_params(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
@@ -16,6 +18,21 @@ def job_params(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, 
     got = status.get("resources") or {}
     params.update({name: str(got[name]) for name in RESOURCE_FIELDS if got.get(name)})
     return params
+
+
+def resolved_paths(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, str]:
+    """dataPath, workPath and jobPath as the operator mounts them (storage.storage_paths),
+    as DLWS stored them: a child's are stored so already, a root applied by hand gets the
+    same defaults here. {} for a job whose paths break the rules (it has no Pod)."""
+    try:
+        paths = storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta.get("name", "")),
+                              created=created_day(meta.get("creationTimestamp"),
+                                                  datetime.datetime.now(datetime.UTC).date()),
+                              dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
+                              jobPath=str(spec.get("jobPath") or ""))
+    except InvalidJob:
+        return {}
+    return {"dataPath": paths.dataPath, "workPath": paths.workPath, "jobPath": paths.jobPath}
 
 
 def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,7 +61,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "jobType": spec.get("jobType"),
         "jobTime": meta.get("creationTimestamp"),
         # The spec holds no token: the operator passes it to pods from a Secret only.
-        "jobParams": job_params(spec, status),
+        "jobParams": {**job_params(spec, status), **resolved_paths(meta, spec)},
         "parentJobId": labels.get(resource.LABEL_PARENT),
         "rootJobId": labels.get(resource.LABEL_ROOT, meta.get("name")),
         "podIP": pod_ip,

@@ -55,3 +55,13 @@ def test_error_message_of_a_failed_job() -> None:
 def test_detail_has_no_token_field() -> None:
     d = job_detail(job(phase="Running"))
     assert "familyToken" not in d and "familyToken" not in d["jobParams"]
+
+
+def test_job_params_show_the_storage_paths_resolved_also_for_a_root_applied_by_hand() -> None:
+    from api_shim.detail import job_detail
+    root = {"metadata": {"name": "r", "creationTimestamp": "2026-12-07T21:28:25Z"},
+            "spec": {"jobName": "r", "image": "i", "jobType": "t", "userName": "alice", "dataPath": "imagenet"}}
+    params = job_detail(root)["jobParams"]
+    assert (params["dataPath"], params["workPath"], params["jobPath"]) == ("imagenet", "alice", "alice/jobs/261207/r")
+    bad = {**root, "spec": {**root["spec"], "workPath": "../x"}}
+    assert job_detail(bad)["jobParams"]["workPath"] == "../x"  # as given: such a job has no Pod
