@@ -47,6 +47,17 @@ def build_child(*, name: str, spec: JobSpec, parent: JobRecord, root: JobRecord,
             **({"annotations": {idempotency.FINGERPRINT_ANNOTATION: fingerprint}} if fingerprint else {}),
         },
         # The user is the family's, never the request's.
-        "spec": {**spec, "userName": root.user_name, "userId": root.user_id,
+        "spec": {**spec, "userName": root.user_name, "userId": root.user_id, **family_defaults(spec, parent, root),
                  "dataPath": paths.dataPath, "workPath": paths.workPath, "jobPath": paths.jobPath},
     }
+
+
+def family_defaults(spec: JobSpec, parent: JobRecord, root: JobRecord) -> dict[str, Any]:
+    """What a child takes from its family unless it names its own: the root's group (a
+    child never picks one) and its parent's virtual cluster."""
+    defaults: dict[str, Any] = {}
+    if root.group_id is not None:
+        defaults["gid"] = root.group_id
+    if "vcName" not in spec and parent.vc_name:
+        defaults["vcName"] = parent.vc_name
+    return defaults

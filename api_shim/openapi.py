@@ -51,6 +51,8 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
         "jobtrainingtype": {"type": "string", "enum": list(spec.SUPPORTED_TRAINING_TYPES),
                             "description": "Only RegularJob; PSDistJob and MPIDistJob are refused."},
         "runningasroot": _string("1/true/yes or 0/false/no: run the container as uid 0."),
+        "vcName": {"type": "string", "maxLength": spec.MAX_VC_NAME, "pattern": spec.VC_NAME_PATTERN,
+                   "description": "DLWS's virtual cluster, passed as DLWS_VC_NAME; default: the parent's."},
         "env": _string(f'A JSON object of extra environment variables (at most {spec.MAX_ENV}); '
                        f'names {spec.RESERVED_ENV_TEXT} are reserved.'),
         "parentJobId": _string("A job of the caller's family to nest the new job under; "

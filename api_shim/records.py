@@ -35,6 +35,8 @@ class JobRecord:
     pod_ip: str | None
     user_name: str
     user_id: int
+    group_id: int | None = None  # spec.gid: a root's own group (DLWS_GID), else the user id
+    vc_name: str | None = None   # spec.vcName: the children's default
 
     @property
     def key(self) -> tuple[str, str]:
@@ -117,7 +119,7 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
     labels = meta.get("labels") or {}
     status = obj.get("status") or {}
     spec = obj.get("spec") or {}
-    user_id = spec.get("userId", 0)
+    user_id, group_id, vc_name = spec.get("userId", 0), spec.get("gid"), spec.get("vcName")
     return JobRecord(
         namespace=str(meta.get("namespace", "")),
         name=str(meta.get("name", "")),
@@ -129,5 +131,11 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
         phase=status.get("phase"),
         pod_ip=status.get("podIP") or None,
         user_name=str(spec.get("userName", "default")),
-        user_id=user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else 0,
+        user_id=user_id if _whole(user_id) else 0,
+        group_id=group_id if _whole(group_id) else None,
+        vc_name=str(vc_name) if vc_name else None,
     )
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

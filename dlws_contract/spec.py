@@ -47,6 +47,10 @@ MAX_MEMORY: Final = "1Pi"
 # gpuType becomes a node selector's value, so it must be a label value.
 MAX_GPU_TYPE: Final = 63
 GPU_TYPE_PATTERN: Final = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+# DLWS's virtual cluster of a job, passed as DLWS_VC_NAME; a name like a label value, so
+# a cluster may select or count by it later.
+MAX_VC_NAME: Final = 63
+VC_NAME_PATTERN: Final = GPU_TYPE_PATTERN
 
 
 class JobSpec(TypedDict):
@@ -65,6 +69,8 @@ class JobSpec(TypedDict):
     env: NotRequired[dict[str, str]]
     userName: NotRequired[str]
     userId: NotRequired[int]
+    gid: NotRequired[int]
+    vcName: NotRequired[str]
     cpurequest: NotRequired[str]
     cpulimit: NotRequired[str]
     memoryrequest: NotRequired[str]
@@ -100,12 +106,12 @@ _REQUIRED: Final = {
 # Accepted for compatibility with DLWS clients, and deliberately not used: a child's user
 # is its submitter's, and the family is the caller's.
 IGNORED_PARAMETERS: Final = frozenset({
-    "familyToken", "userName", "userId", "isParent", "containerUserId", "vcName",
+    "familyToken", "userName", "userId", "isParent", "containerUserId",
 })
 _DISTRIBUTED_COUNTS: Final = ("numps", "numpsworker", "nummpiworker")
 SUBMIT_PARAMETERS: Final = frozenset(
     set(_STRING_FIELDS) | {"resourcegpu", "interactivePort", "jobtrainingtype", "runningasroot",
-                           "env", "parentJobId", "gpuType", "preemptionAllowed"}
+                           "env", "parentJobId", "gpuType", "preemptionAllowed", "vcName"}
     | set(RESOURCE_FIELDS) | set(_DISTRIBUTED_COUNTS) | IGNORED_PARAMETERS
 )
 
@@ -241,6 +247,14 @@ def parse_gpu_type(raw: object, known: Collection[str] = ()) -> str:
     return raw.strip()
 
 
+def parse_vc_name(raw: object) -> str:
+    """A virtual cluster's name (DLWS's vcName)."""
+    if not isinstance(raw, str) or len(raw.strip()) > MAX_VC_NAME or not re.fullmatch(VC_NAME_PATTERN, raw.strip()):
+        raise InvalidJob(f"vcName must be a virtual cluster's name (letters, digits, '-', '_', '.', "
+                         f"at most {MAX_VC_NAME}), not {str(raw)[:40]!r}")
+    return raw.strip()
+
+
 def unknown_gpu_type(gpu_type: str, known: Collection[str]) -> str | None:
     """Why a job may not name this GPU type, or None: the cluster lists its types
     (`known`; empty: any type) and this is not one of them. The shim refuses such a
@@ -306,6 +320,8 @@ def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str
     spec.update(parse_resources(params))
     if params.get("gpuType") not in (None, ""):
         spec["gpuType"] = parse_gpu_type(params["gpuType"], gpu_types)
+    if params.get("vcName") not in (None, ""):
+        spec["vcName"] = parse_vc_name(params["vcName"])
     if "preemptionAllowed" in params:
         spec["preemptionAllowed"] = _bool("preemptionAllowed", params["preemptionAllowed"])
     if "env" in params:

@@ -52,12 +52,12 @@ DIRS_INIT: Final = (
     'owner=$1; shift; '
     # The user's tree itself the kubelet made (root's, empty) for the first job of the user.
     'if [ "$(stat -c %u ' + DIRS_MOUNT + ')" = 0 ] && [ -z "$(ls -A ' + DIRS_MOUNT + ')" ]; then '
-    'chown "$owner:$owner" ' + DIRS_MOUNT + ' || exit 1; fi; '
+    'chown "$owner" ' + DIRS_MOUNT + ' || exit 1; fi; '
     'for path in "$@"; do dir=' + DIRS_MOUNT + '; IFS=/; set -f; '
     'for part in $path; do dir=$dir/$part; '
     'if [ -L "$dir" ]; then echo "dlws: $path passes through a symbolic link ($dir): refused" >&2; exit 1; fi; '
     'if [ ! -d "$dir" ]; then '
-    'if mkdir "$dir" 2>/dev/null; then chown "$owner:$owner" "$dir" || exit 1; fi; '
+    'if mkdir "$dir" 2>/dev/null; then chown "$owner" "$dir" || exit 1; fi; '
     'if [ -L "$dir" ] || [ ! -d "$dir" ]; then echo "dlws: cannot make $dir" >&2; exit 1; fi; fi; '
     'done; done')
 
@@ -89,13 +89,15 @@ def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str,
         {"name": "DLWS_JOB_ID", "value": name},
         {"name": "DLWS_USER_NAME", "value": str(spec.get("userName", "default"))},
         {"name": "DLWS_UID", "value": str(spec.get("userId", 0))},
-        # DLWS's: the user's group is the user's id, as the job runs (runAsGroup) and its
-        # directories are made (DIRS_INIT); one worker of as many GPUs as the job has.
-        {"name": "DLWS_GID", "value": str(spec.get("userId", 0))},
+        # The group the job runs as (runAsGroup) and its directories are made with
+        # (DIRS_INIT); one worker of as many GPUs as the job has.
+        {"name": "DLWS_GID", "value": str(group_id(spec))},
         {"name": "DLWS_NUM_GPU_PER_WORKER", "value": str(spec.get("resourcegpu", 0))},
         {"name": contract.POD_NAME_ENV, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": contract.POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     ]
+    if vc_name := spec.get("vcName"):
+        env.append({"name": "DLWS_VC_NAME", "value": vc_name})
     for path, var in ((spec.get("dataPath"), "DLWS_DATA_PATH"), (spec.get("workPath"), "DLWS_WORK_PATH"),
                       (spec.get("jobPath"), "DLWS_JOB_PATH"), (spec.get("logDir"), "DLWS_LOG_DIR")):
         if path:
@@ -107,6 +109,13 @@ def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str,
     for key, value in sorted((spec.get("env") or {}).items()):
         env.append({"name": key, "value": str(value)})
     return env
+
+
+def group_id(spec: JobSpec) -> int:
+    """The job's group: its own gid (a root's; children inherit it), else DLWS's default,
+    the user's id."""
+    gid = spec.get("gid")
+    return int(gid) if gid is not None else int(spec.get("userId", 0))
 
 
 def job_paths(job: Mapping[str, Any]) -> StoragePaths:
@@ -148,11 +157,13 @@ def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfi
     mounts += [{"name": STORAGE_VOLUME, "mountPath": DATA_MOUNT, "subPath": paths.data_subpath},
                {"name": STORAGE_VOLUME, "mountPath": WORK_MOUNT, "subPath": paths.work_subpath},
                {"name": STORAGE_VOLUME, "mountPath": JOB_MOUNT, "subPath": paths.job_subpath}]
-    owner = int(spec.get("userId", 0))
+    # The user's, even for a runningasroot job: /work is the user's tree, shared with the
+    # user's other jobs, and root can write a directory of any owner.
+    owner = f"{int(spec.get('userId', 0))}:{group_id(spec)}"
     init = {
         "name": DIRS_CONTAINER,
         "image": spec["image"],
-        "command": ["/bin/sh", "-c", DIRS_INIT, DIRS_CONTAINER, str(owner),
+        "command": ["/bin/sh", "-c", DIRS_INIT, DIRS_CONTAINER, owner,
                     _relative_to_user(paths.workPath), _relative_to_user(paths.jobPath)],
         "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False},
         "volumeMounts": [{"name": STORAGE_VOLUME, "mountPath": DIRS_MOUNT, "subPath": f"work/{user}"}],
@@ -171,7 +182,7 @@ def _security_context(spec: JobSpec) -> dict[str, Any]:
     uid = int(spec.get("userId", 0))
     context: dict[str, Any] = {"allowPrivilegeEscalation": False}
     if uid > 0:
-        context.update(runAsUser=uid, runAsGroup=uid, runAsNonRoot=True)
+        context.update(runAsUser=uid, runAsGroup=group_id(spec), runAsNonRoot=True)
     # uid 0 without runningasroot (DLWS's default user) leaves the image's own user.
     return context
 

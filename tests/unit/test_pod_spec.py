@@ -50,6 +50,16 @@ def test_dlws_environment_is_set() -> None:
     assert env["DLWS_DATA_PATH"] == "imagenet"
     assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    assert "DLWS_VC_NAME" not in env
+
+
+def test_a_job_s_own_group_and_virtual_cluster() -> None:
+    j = job("j", userName="alice", userId=1000, gid=2000, vcName="platform")
+    pod = build_pod(j, config=STORAGE)
+    env = env_of(pod)
+    assert (env["DLWS_UID"], env["DLWS_GID"], env["DLWS_VC_NAME"]) == ("1000", "2000", "platform")
+    assert pod["spec"]["containers"][0]["securityContext"]["runAsGroup"] == 2000
+    assert pod["spec"]["initContainers"][0]["command"][4] == "1000:2000"  # its directories' owner
 
 
 def test_user_env_follows_system_env() -> None:
@@ -126,7 +136,10 @@ def test_the_job_directories_are_made_as_root_in_the_users_tree_only_owned_by_th
     assert init["image"] == "busybox"  # the job's own image
     assert init["securityContext"]["runAsUser"] == 0
     assert init["volumeMounts"] == [{"name": "dlws-storage", "mountPath": DIRS_MOUNT, "subPath": "work/alice"}]
-    assert init["command"][-3:] == ["1000", "proj", "runs/1"]  # owner, then paths in the user's tree
+    assert init["command"][-3:] == ["1000:1000", "proj", "runs/1"]  # owner, then paths in the user's tree
+    # The user's, also for a job that runs as root: /work is shared with the user's jobs.
+    as_root = build_pod(job("0b7e", userName="alice", userId=1000, runningasroot=True), config=STORAGE)
+    assert as_root["spec"]["initContainers"][0]["command"][4] == "1000:1000"
     assert init["resources"]["limits"] == {"cpu": "500m", "memory": "1G"}  # the job's, no more
     annotations = build_pod(j, config=STORAGE)["metadata"]["annotations"]
     assert annotations["kubectl.kubernetes.io/default-container"] == "job"  # for kubectl logs, exec

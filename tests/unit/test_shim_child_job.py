@@ -1,4 +1,6 @@
 """The child DLWSJob body: a pure function of the request and the family."""
+import dataclasses
+
 from api_shim.child_job import build_child
 from api_shim.records import JobRecord
 from dlws_contract import resource
@@ -53,3 +55,14 @@ def test_child_stores_its_storage_paths_resolved_as_dlws_did() -> None:
     spec = build_child(name="5f0c", spec=spec_from_parameters({**PARAMS, "workPath": "proj"}), parent=ROOT,
                        root=ROOT, digest="d" * 63, today=datetime.date(2026, 12, 7))["spec"]
     assert (spec["dataPath"], spec["workPath"], spec["jobPath"]) == ("data", "alice/proj", "alice/jobs/261207/5f0c")
+
+
+def test_child_takes_the_roots_group_and_its_parents_virtual_cluster_unless_it_names_one() -> None:
+    root = dataclasses.replace(ROOT, group_id=2000, vc_name="research")
+    parent = dataclasses.replace(PARENT, group_id=None, vc_name="platform")
+    make = lambda **p: build_child(name="5f0c6c1e-0000-4000-8000-000000000000",  # noqa: E731
+                                   spec=spec_from_parameters({**PARAMS, **p}), parent=parent, root=root,
+                                   digest="d" * 63)["spec"]
+    assert (make()["gid"], make()["vcName"]) == (2000, "platform")
+    assert make(vcName="vision")["vcName"] == "vision"
+    assert "gid" not in child()["spec"] and "vcName" not in child()["spec"]

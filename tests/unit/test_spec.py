@@ -77,6 +77,15 @@ def test_user_parameters_are_ignored_not_trusted() -> None:
     assert "userName" not in spec and "userId" not in spec
 
 
+def test_vc_name_is_kept_and_checked() -> None:
+    assert spec_from_parameters({**SEED, "vcName": " platform "})["vcName"] == "platform"
+    with pytest.raises(InvalidJob, match="^vcName must be a virtual cluster's name"):
+        spec_from_parameters({**SEED, "vcName": "a b"})
+    props = crd_spec()
+    assert (props["vcName"]["pattern"], props["vcName"]["maxLength"]) == (specs.VC_NAME_PATTERN, specs.MAX_VC_NAME)
+    assert props["gid"]["maximum"] == specs.MAX_USER_ID
+
+
 def test_crd_bounds_match_the_contract() -> None:
     props = crd_spec()
     assert props["jobName"]["maxLength"] == specs.MAX_JOB_NAME
