@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import apimetrics, kill_cascade, latency, real_jobs, report, scale, submit_ip, throughput
+from bench import apimetrics, kill_cascade, latency, real_jobs, real_storage, report, scale, submit_ip, throughput
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.client import POOL, require_loopback
@@ -46,6 +46,7 @@ MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
 # On a cluster with a real node (--node real), where jobs are containers.
 REAL_NODE_MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "real_jobs": real_jobs.measure,
+    "real_storage": real_storage.measure,
 }
 
 
