@@ -22,24 +22,33 @@ from devcluster.cluster import ClusterInfo, LocalCluster
 from devcluster.waiting import wait_until
 from examples.seed_samples import program
 
-Runner = Callable[[str], str]
-# What the document's child is swapped for on a real node: the job image, serving HTTP on
-# the port the sample asks for.
-REAL_NODE_CHILD = {"image": JOB_IMAGE.ref, "cmd": "exec python3 -m http.server 8888"}
+Runner = Callable[..., str]
+# What the document's child is swapped for on a real node: its image only (no registry
+# here). The job image has Jupyter, so the document's cmd runs as it is.
+REAL_NODE_CHILD = {"image": JOB_IMAGE.ref}
+# In the root's container: the child's Jupyter answering on its port, and what Jupyter
+# made in its HOME, the child's /job, which the root sees under its own /work.
+FETCH = """
+import glob, json, sys, requests
+reply = requests.get(f"http://{sys.argv[1]}:8888/", timeout=3)
+home = glob.glob(f"/work/jobs/*/{sys.argv[2]}")
+made = sorted(p[len(home[0]) + 1:] for p in glob.glob(home[0] + "/.*")) if home else []
+print(json.dumps([reply.status_code, reply.url.split("?")[0], home[0] if home else None, made]))
+"""
 
 
 def in_container(info: ClusterInfo, namespace: str, pod: str) -> Runner:
-    def run(source: str) -> str:
+    def run(source: str, *args: str) -> str:
         return subprocess.run(
             [str(info.kubectl), f"--kubeconfig={info.kubeconfig}", "exec", "-i", "-n", namespace, pod,
-             "--", "python3", "-"],
+             "--", "python3", "-", *args],
             input=source, capture_output=True, text=True, timeout=60, check=True).stdout
     return run
 
 
 def on_host(env: dict[str, str]) -> Runner:
-    def run(source: str) -> str:
-        return subprocess.run([sys.executable, "-c", source], env=env, capture_output=True,
+    def run(source: str, *args: str) -> str:
+        return subprocess.run([sys.executable, "-c", source, *args], env=env, capture_output=True,
                               text=True, timeout=60, check=True).stdout
     return run
 
@@ -97,10 +106,18 @@ def run(state: str) -> int:
     wait_until(f"an IP for {child}", has_ip, timeout=60)
     print(f"job_ip        -> success: {ip}")
     if real:
-        fetch = f"import requests; print(requests.get('http://{ip[0]}:8888/', timeout=3).status_code)"
-        status = wait_until(f"{child} answering on port 8888", lambda: runner(fetch).strip() == "200",
-                            timeout=60)
-        print(f"              the child answered HTTP 200 on {ip[0]}:8888 ({status:.1f}s)")
+        fetched: list[Any] = []
+
+        def answers() -> bool:
+            nonlocal fetched  # raising (not listening yet) means "not yet" to wait_until
+            fetched = json.loads(runner(FETCH, ip[0], child).strip().splitlines()[-1])
+            return bool(fetched[0] == 200)
+
+        took = wait_until(f"{child}'s Jupyter answering on port 8888", answers, timeout=120)
+        status, url, home, made = fetched
+        print(f"              the child's Jupyter answered HTTP {status} at {url} ({took:.1f}s)")
+        if home:
+            print(f"              its HOME, /job, is the root's {home}/ ({', '.join(made) or 'empty'})")
 
     start = time.monotonic()
     handler, args = run_sample(runner, "kill_job", f"kill_job({child!r}, _err, _ok)")

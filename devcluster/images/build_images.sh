@@ -3,7 +3,8 @@
 # tarballs for `ctr -n k8s.io images import` (container registries are unreachable here):
 #   pause.tar       dlws.local/pause:$IMAGES_VERSION       the Pod sandbox: only /pause (./pause)
 #   job-python.tar  dlws.local/job-python:$IMAGES_VERSION  Debian bookworm minbase + python3,
-#                   python3-requests (debootstrap); its package list beside it and in the image
+#                   python3-requests and jupyter-notebook (the document's sample child runs
+#                   Jupyter) (debootstrap); its package list beside it and in the image
 # into CACHE_DIR/images-$IMAGES_VERSION/, each only if missing. BIN_DIR (the bin directory
 # build.sh prints) gets a link `images` to that directory.
 # Usage: build_images.sh CACHE_DIR BIN_DIR, or source it and call build_images CACHE_DIR BIN_DIR.
@@ -23,7 +24,7 @@ _dlws_build_images() {
   if [[ -z ${IMAGES_VERSION:-} && -f $here/../versions.env ]]; then
     IMAGES_VERSION=$(sed -n 's/^IMAGES_VERSION=//p' "$here/../versions.env" | tail -n 1)
   fi
-  local version=${IMAGES_VERSION:-bookworm-1}
+  local version=${IMAGES_VERSION:-bookworm-2}
   local dir=$cache/images-$version
   local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
   local python=${PYTHON:-python3}
@@ -114,7 +115,22 @@ _dlws_build_images() {
       exit 1
     fi
     _dlws_boot_pid=""
-    log "debootstrap done ($((SECONDS - start))s); trimming"
+    log "debootstrap done ($((SECONDS - start))s); installing jupyter-notebook"
+    # By apt in the image: debootstrap's --include resolves too few dependencies for it.
+    # The build host's resolv.conf for the mirror's name, emptied again below.
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    setsid chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+      sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends jupyter-notebook' \
+      >"$_dlws_work/apt.log" 2>&1 &
+    _dlws_boot_pid=$!
+    if ! wait "$_dlws_boot_pid"; then
+      _dlws_boot_pid=""
+      tail -n 30 "$_dlws_work/apt.log" >&2
+      log "apt-get install jupyter-notebook failed (log above)"
+      exit 1
+    fi
+    _dlws_boot_pid=""
+    log "jupyter-notebook installed ($((SECONDS - start))s); trimming"
     # Package lists and caches come back with apt-get update; docs, man pages and
     # translations are not needed to run jobs (copyright files stay); logs and the
     # build host's hostname/resolv.conf do not belong in an image (the runtime mounts them).
@@ -140,7 +156,7 @@ _dlws_build_images() {
     for uid in 1000 4242; do
       # shellcheck disable=SC2016  # expanded by the sh in the chroot
       chroot --userspec="$uid:$uid" "$root" /usr/bin/env -i PATH=/usr/bin:/bin sh -c \
-        'test "$(id -u)" = "$1" && python3 -c "import requests, ssl, json, sqlite3"' sh "$uid" >&2 \
+        'test "$(id -u)" = "$1" && python3 -c "import requests, ssl, json, sqlite3, notebook"' sh "$uid" >&2 \
         || { log "uid $uid cannot run python3 in the job-python root filesystem"; exit 1; }
     done
     dpkg-query --admindir="$root/var/lib/dpkg" -W >"$_dlws_work/job-python.packages.txt"

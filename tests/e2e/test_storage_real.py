@@ -4,6 +4,7 @@ under bash as the job's user with a writable HOME, and a memory-backed /dev/shm 
 as the job's memory limit. Every /child call is made from inside the parent's container."""
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import re
@@ -15,12 +16,13 @@ import pytest
 import yaml
 from kubernetes.aio import client
 
+from devcluster import demo
 from devcluster.binaries import JOB_IMAGE
 from devcluster.layout import Layout
 from dlws_contract import resource
 from tests.conftest import ClusterAccess
-from tests.e2e.containers import call_from, collector_root, detail_when, logs, run_python, submit_from
-from tests.integration.jobs import Jobs
+from tests.e2e.containers import call_from, collector_root, detail_when, logs, run_python, run_sample, submit_from
+from tests.integration.jobs import Jobs, eventually
 from tests.integration.shim_fixture import Root
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,6 +140,13 @@ async def test_gitops_root_mounts_data_is_shared_users_are_apart_and_planted_sym
     job_dir = storage / "work/alice/jobs" / day / "sample-root"
     assert (job_dir / "out.txt").stat().st_uid == 1000 and (storage / "work/alice" / mine).is_file()
 
+    # The document's submit sample, verbatim but for its image (make demo's swap): its
+    # child runs the document's cmd, Jupyter from HOME=/job on its interactivePort.
+    handler, args = await run_sample(real_cluster, ns, root.name, "submit_child", "submit_child(_err, _ok)",
+                                     demo.REAL_NODE_CHILD)
+    assert handler == "success", args
+    notebook = str(args[0])
+
     # Two children naming the same dataset see the same /data; a workPath and a jobPath
     # through the planted symlinks are refused before anything is made or mounted.
     shared = [await submit_from(real_cluster, root, dataPath="imagenet", cmd=READS_DATA) for _ in range(2)]
@@ -161,6 +170,19 @@ async def test_gitops_root_mounts_data_is_shared_users_are_apart_and_planted_sym
     done = await detail_when(real_cluster, bob, nosy, "finished", "failed")
     assert done["jobStatus"] == "finished" and done["jobParams"]["workPath"] == "bob/alice", done
     assert (await logs(real_cluster, ns, nosy)).strip() == "alice unseen"
+
+    # The root fetches the notebook's port at the IP the document's GetJobIP sample answers.
+    async def notebook_answers() -> list[Any] | None:
+        handler, got = await run_sample(real_cluster, ns, root.name, "job_ip", f"job_ip({notebook!r}, _ok, _err)")
+        if handler != "success":
+            return None
+        result = await asyncio.to_thread(real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--",
+                                         "python3", "-", str(got[0]), notebook, input=demo.FETCH, check=False)
+        fetched = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else None
+        return fetched if fetched and fetched[0] == 200 else None
+    status, url, home, made = await eventually(notebook_answers, timeout=180, interval=1.0, what="Jupyter")
+    assert url.endswith(":8888/login") and home == f"/work/jobs/{day}/{notebook}", (url, home)
+    assert ".local" in made  # Jupyter's own files, in its HOME: the child's /job
 
     assert list(tmp_path.iterdir()) == []  # nothing made outside the storage
     assert not (storage / "work/bob/x").exists() and (storage / "work/bob").stat().st_uid == 1001

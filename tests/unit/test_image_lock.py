@@ -127,3 +127,9 @@ def test_rendered_the_overlay_is_the_shipped_install_with_the_local_image() -> N
             if not doc["spec"]["template"]["spec"]["containers"][0]["env"]:
                 del doc["spec"]["template"]["spec"]["containers"][0]["env"]
     assert got == expected
+
+
+def test_the_readme_names_the_job_image_this_checkout_builds() -> None:
+    from devcluster.binaries import JOB_IMAGE
+    named = set(re.findall(r"dlws\.local/job-python:[\w.-]+", (REPO / "README.md").read_text()))
+    assert named == {JOB_IMAGE.ref}
