@@ -68,6 +68,22 @@ _dlws_build_images() {
       --out "$out" "$@" | sed 's|^|devcluster/build: |' >&2
   }
 
+  # waited WHAT LOG COMMAND...: runs COMMAND in its own session, in the background and
+  # waited for (bash runs a trap only between commands, and `wait` is one it can
+  # interrupt; on_exit stops the session); on failure shows the end of LOG and exits.
+  waited() {
+    local what=$1 out=$2; shift 2
+    setsid "$@" >"$out" 2>&1 &
+    _dlws_boot_pid=$!
+    if ! wait "$_dlws_boot_pid"; then
+      _dlws_boot_pid=""
+      tail -n 30 "$out" >&2
+      log "$what failed (log above)"
+      exit 1
+    fi
+    _dlws_boot_pid=""
+  }
+
   build_pause() {
     [[ -f $dir/pause.tar ]] && return
     command -v go >/dev/null || { log "missing go (the Go toolchain) to build the pause image"; exit 1; }
@@ -103,33 +119,15 @@ _dlws_build_images() {
     local start=$SECONDS
     _dlws_work=$(mktemp -d "$dir/.work-job-python.XXXXXX")
     local root=$_dlws_work/rootfs
-    # In the background and waited for: bash runs a trap only between commands, and `wait`
-    # is one it can interrupt.
-    setsid debootstrap --variant=minbase --include=python3,python3-requests bookworm "$root" "$mirror" \
-      >"$_dlws_work/debootstrap.log" 2>&1 &
-    _dlws_boot_pid=$!
-    if ! wait "$_dlws_boot_pid"; then
-      _dlws_boot_pid=""
-      tail -n 30 "$_dlws_work/debootstrap.log" >&2
-      log "debootstrap failed (log above)"
-      exit 1
-    fi
-    _dlws_boot_pid=""
+    waited debootstrap "$_dlws_work/debootstrap.log" \
+      debootstrap --variant=minbase --include=python3,python3-requests bookworm "$root" "$mirror"
     log "debootstrap done ($((SECONDS - start))s); installing jupyter-notebook"
     # By apt in the image: debootstrap's --include resolves too few dependencies for it.
     # The build host's resolv.conf for the mirror's name, emptied again below.
     cp /etc/resolv.conf "$root/etc/resolv.conf"
-    setsid chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-      sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends jupyter-notebook' \
-      >"$_dlws_work/apt.log" 2>&1 &
-    _dlws_boot_pid=$!
-    if ! wait "$_dlws_boot_pid"; then
-      _dlws_boot_pid=""
-      tail -n 30 "$_dlws_work/apt.log" >&2
-      log "apt-get install jupyter-notebook failed (log above)"
-      exit 1
-    fi
-    _dlws_boot_pid=""
+    waited "apt-get install jupyter-notebook" "$_dlws_work/apt.log" \
+      chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+      sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends jupyter-notebook'
     log "jupyter-notebook installed ($((SECONDS - start))s); trimming"
     # Package lists and caches come back with apt-get update; docs, man pages and
     # translations are not needed to run jobs (copyright files stay); logs and the
