@@ -155,6 +155,11 @@ class Family:
     def is_indexed(self, name: str) -> bool:
         return self._index.get(self.namespace, name) is not None
 
+    def current(self, job: JobRecord) -> JobRecord | None:
+        """The job as the index holds it now (as it was, if the index does not hold it)."""
+        fresh = self._index.get(self.namespace, job.name)
+        return self._own(fresh) if fresh is not None else job
+
     async def next_state(self, job: JobRecord, timeout: float) -> JobRecord | None:
         """The job after the watch's next change to it (None once it is gone from the
         family), or as it was if no change comes within timeout."""

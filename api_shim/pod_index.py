@@ -1,6 +1,7 @@
 """The jobs' Pods by address, fed by a list + watch of the Pods that carry a job label.
 
-SubmitJob reads it to tell which job of a family is calling (callers.py). Synchronous
+SubmitJob reads it to tell which job of a family is calling (callers.py), and GetJobIP a
+job's address as soon as its Pod has one (job_address.py). Synchronous
 bookkeeping on the event loop, like JobIndex; only wait_for_change awaits.
 """
 from __future__ import annotations
@@ -30,6 +31,9 @@ class PodIndex:
     def __len__(self) -> int:
         return len(self._pods)
 
+    def get(self, namespace: str, name: str) -> PodRecord | None:
+        return self._pods.get((namespace, name))
+
     def at(self, address: str) -> list[PodRecord]:
         return [self._pods[key] for key in self._by_address.get(address, ())]
 
@@ -54,13 +58,13 @@ class PodIndex:
             self._by_address.setdefault(address, set()).add(pod.key)
         if pod.starting:
             self._starting.add(pod.key)
-        self._waiters.notify(_ANY)
+        self._notify(pod.key)
 
     def remove(self, pod: PodRecord) -> None:
         old = self._pods.pop(pod.key, None)
         if old is not None:
             self._unlink(old)
-            self._waiters.notify(_ANY)
+            self._notify(pod.key)
 
     def replace_all(self, pods: Iterable[PodRecord]) -> None:
         fresh = {pod.key: pod for pod in pods}
@@ -79,9 +83,17 @@ class PodIndex:
                     del self._by_address[address]
         self._starting.discard(pod.key)
 
+    def _notify(self, key: Key) -> None:
+        self._waiters.notify(_ANY)
+        self._waiters.notify(f"{key[0]}/{key[1]}")
+
     async def wait_for_change(self, timeout: float) -> bool:
         """Waits until any Pod is added, changed or removed; False if timeout passed first."""
         return await self._waiters.wait(_ANY, timeout)
+
+    async def wait_for_pod(self, namespace: str, name: str, timeout: float) -> bool:
+        """Waits until this Pod is added, changed or removed; False if timeout passed first."""
+        return await self._waiters.wait(f"{namespace}/{name}", timeout)
 
 
 def pod_watcher(api: ApiClient, pods: PodIndex, *, namespace: str | None,

@@ -26,12 +26,14 @@ from api_shim.auth import Call, authenticate
 from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
+from api_shim.job_address import job_address
 from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.params import read_params
-from api_shim.records import JobRecord
+from api_shim.pod_index import PodIndex
+from api_shim.records import JobRecord, PodRecord
 from api_shim.replies import Reply, app_error
 from api_shim.store import Deleted, Exists, Rejected
-from dlws_contract import phases
+from dlws_contract import phases, resource
 from dlws_contract.spec import InvalidJob, spec_from_parameters
 
 KILL_OK: Final = "Success, the job is scheduled to be terminated."
@@ -187,17 +189,34 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
         return app_error(str(e))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
+    pods = request.app[CALLERS].pods  # None with the caller lookup off: the status alone
     job = await call.family.find(job_id)
-    while job is not None and not job.pod_ip:
+    while job is not None and (address := job_address(job, pod_of(pods, job))) is None:
         remaining = deadline - loop.time()
         # Killing without a deletion yet: the operator withheld its Pod (ancestry.py).
         if remaining <= 0 or job.deleting or job.phase in (*phases.FINISHED_PHASES, phases.KILLING):
             return app_error(f"Job {job.name} has no IP yet: it is {phases.job_status(job.phase, job.deleting)}")
-        # Woken by the watch when this job changes; no polling of the API server.
-        job = await call.family.next_state(job, remaining)
+        # Woken by the watches when this job or its Pod changes; no polling of the API server.
+        job = await next_state(call.family, pods, job, remaining)
     if job is None:
         return app_error(f"Could not find job with id {call.echo(job_id)}")
-    return Reply({"IP": job.pod_ip})
+    return Reply({"IP": address})
+
+
+def pod_of(pods: PodIndex | None, job: JobRecord) -> PodRecord | None:
+    return None if pods is None else pods.get(job.namespace, resource.pod_name(job.name))
+
+
+async def next_state(family: Family, pods: PodIndex | None, job: JobRecord, timeout: float) -> JobRecord | None:
+    """The job after the next change to it or to its Pod, whichever comes first."""
+    if pods is None:
+        return await family.next_state(job, timeout)
+    job_changed = asyncio.ensure_future(family.next_state(job, timeout))
+    pod_changed = asyncio.ensure_future(pods.wait_for_pod(job.namespace, resource.pod_name(job.name), timeout))
+    done, pending = await asyncio.wait((job_changed, pod_changed), return_when=asyncio.FIRST_COMPLETED)
+    for waiting in pending:
+        waiting.cancel()
+    return job_changed.result() if job_changed in done else family.current(job)
 
 
 # --- service endpoints ---------------------------------------------------------------
