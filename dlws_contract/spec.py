@@ -10,10 +10,11 @@ from collections.abc import Collection, Mapping
 from fractions import Fraction
 from typing import Any, Final, NotRequired, TypedDict, cast
 
+from dlws_contract import distributed
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
 
-SUPPORTED_TRAINING_TYPES: Final = ("RegularJob",)
-DISTRIBUTED_TRAINING_TYPES: Final = ("PSDistJob", "MPIDistJob")
+REGULAR_JOB: Final = "RegularJob"
+SUPPORTED_TRAINING_TYPES: Final = (REGULAR_JOB, distributed.PS_DIST)
 
 MAX_JOB_NAME: Final = 256
 MAX_IMAGE: Final = 512
@@ -77,6 +78,8 @@ class JobSpec(TypedDict):
     memorylimit: NotRequired[str]
     gpuType: NotRequired[str]
     preemptionAllowed: NotRequired[bool]
+    numps: NotRequired[int]        # PSDistJob only: its parameter servers
+    numpsworker: NotRequired[int]  # and its workers (dlws_contract/distributed.py)
 
 
 def job_spec(raw: Mapping[str, Any]) -> JobSpec:
@@ -274,12 +277,39 @@ def gpu_type_list(raw: str) -> frozenset[str]:
     return types
 
 
-def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str] = ()) -> JobSpec:
+def _training(params: Mapping[str, Any], max_pods: int) -> dict[str, Any]:
+    """jobtrainingtype and, for a PSDistJob, its two counts (each at least 1, their sum
+    within the cluster's bound of Pods per job)."""
+    training = params.get("jobtrainingtype", REGULAR_JOB) or REGULAR_JOB
+    if training == distributed.MPI_DIST:
+        raise InvalidJob("jobtrainingtype MPIDistJob is not supported (DLWS never launched it either): "
+                         "use PSDistJob or RegularJob")
+    if training not in SUPPORTED_TRAINING_TYPES:
+        raise InvalidJob(f"unknown jobtrainingtype {str(training)[:40]!r}: use RegularJob or PSDistJob")
+    if params.get("nummpiworker") not in (None, "", 0, "0"):
+        raise InvalidJob("nummpiworker applies only to MPIDistJob, which is not supported")
+    out: dict[str, Any] = {"jobtrainingtype": training}
+    if not distributed.is_distributed(training):
+        for name in distributed.COUNT_FIELDS:
+            if name in params and _int(name, params[name], 0, distributed.MAX_COUNT) != 0:
+                raise InvalidJob(f"{name} applies only to jobtrainingtype PSDistJob")
+        return out
+    for name in distributed.COUNT_FIELDS:
+        if params.get(name) in (None, ""):
+            raise InvalidJob(f"{name} is required for a PSDistJob: a whole number, at least 1")
+        out[name] = _int(name, params[name], 1, distributed.MAX_COUNT)
+    if (problem := distributed.too_many_pods(out["numps"], out["numpsworker"], max_pods)) is not None:
+        raise InvalidJob(problem)
+    return out
+
+
+def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str] = (),
+                         max_pods: int = distributed.MAX_PODS_DEFAULT) -> JobSpec:
     """Turns SubmitJob parameters into a job spec, or raises InvalidJob with a clear message.
 
     Values may be strings (query strings, forms) or JSON types (a JSON body). userName and
     userId are not read: the caller fills them from the submitter. gpu_types: the GPU
-    types a job may name (empty: any).
+    types a job may name (empty: any); max_pods: the cluster's bound of Pods per job.
     """
     unknown = sorted(k for k in params if k not in SUBMIT_PARAMETERS)
     if unknown:
@@ -304,15 +334,7 @@ def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str
         if name in STORAGE_PATH_FIELDS and (problem := path_problem(name, spec[name])) is not None:
             raise InvalidJob(problem)
     spec["resourcegpu"] = _int("resourcegpu", params["resourcegpu"], 0, MAX_GPUS)
-    training = params.get("jobtrainingtype", "RegularJob") or "RegularJob"
-    if training in DISTRIBUTED_TRAINING_TYPES:
-        raise InvalidJob(f"jobtrainingtype {training} is not supported: only RegularJob runs here")
-    if training not in SUPPORTED_TRAINING_TYPES:
-        raise InvalidJob(f"unknown jobtrainingtype {str(training)[:40]!r}: use RegularJob")
-    spec["jobtrainingtype"] = training
-    for name in _DISTRIBUTED_COUNTS:
-        if name in params and _int(name, params[name], 0, 10000) != 0:
-            raise InvalidJob(f"{name} applies only to distributed jobs, which are not supported")
+    spec.update(_training(params, max_pods))
     if params.get("interactivePort") not in (None, ""):
         spec["interactivePorts"] = _ports(params["interactivePort"])
     if "runningasroot" in params:
@@ -326,6 +348,9 @@ def spec_from_parameters(params: Mapping[str, Any], *, gpu_types: Collection[str
         spec["preemptionAllowed"] = _bool("preemptionAllowed", params["preemptionAllowed"])
     if "env" in params:
         env = parse_env(params["env"])
+        if distributed.is_distributed(spec["jobtrainingtype"]) and (
+                taken := sorted(set(env) & set(distributed.LAUNCHER_ENV))):
+            raise InvalidJob(f"env name {taken[0]!r} is reserved in a PSDistJob: the system sets it")
         if env:
             spec["env"] = env
     return spec  # type: ignore[return-value]

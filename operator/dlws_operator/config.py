@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dlws_contract import distributed
 from dlws_contract.compute import ResourceDefaults
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
 from dlws_contract.spec import gpu_type_list
@@ -19,6 +20,7 @@ DEFAULT_PRIORITY_CLASS = "dlws-non-preemptible"
 _LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 _CLASS_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # "" sets no class
 _CLAIM_NAME = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$"  # a PersistentVolumeClaim's name; "" none
+_DOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class OperatorConfig:
     # /dev/shm of every job: a memory-backed emptyDir of this size ("": the job's memory
     # limit). Its use counts against the job's memory.
     shm_size: str = ""
+    # A distributed job (PSDistJob) may have at most this many Pods; set the shim's
+    # --max-pods-per-job alike. Its Pods look each other up under the cluster's DNS domain.
+    max_pods_per_job: int = distributed.MAX_PODS_DEFAULT
+    cluster_domain: str = distributed.CLUSTER_DOMAIN_DEFAULT
 
     @property
     def has_storage(self) -> bool:
@@ -82,6 +88,10 @@ class OperatorConfig:
             quota_retry_max=number("DLWS_OPERATOR_QUOTA_RETRY_MAX", 30.0, "a number of seconds above 0"),
             **storage(),
             shm_size=shm_size(),
+            max_pods_per_job=number("DLWS_OPERATOR_MAX_PODS_PER_JOB", distributed.MAX_PODS_DEFAULT,
+                                    "a whole number of at least 1"),
+            cluster_domain=matching("DLWS_OPERATOR_CLUSTER_DOMAIN", distributed.CLUSTER_DOMAIN_DEFAULT, _DOMAIN,
+                                    "a DNS domain, e.g. cluster.local"),
         )
 
 

@@ -9,6 +9,10 @@ carries the answer out; tests/unit/test_operator_decisions.py walks every arrow 
             taken: Failed; no room in the quota: Pending, tried again later)
     Pod Pending, Running, Succeeded, Failed ─mirror_pod─▶ the same in the job's status
     Pod deleted from under a live job ─mirror_pod─▶ Failed (PodDeleted)
+    a distributed job (PSDistJob): its headless Service, then a Pod per member; its
+    status is all of them (status.distributed_status): Running when all run, Failed as
+    soon as one fails (the others stopped), Succeeded once every worker has (its
+    parameter servers stopped); a finished one's status is final
     job deleted ─on_job_event─▶ Killing (the job killed, not each job below it: they show
                  their deletionTimestamp); the garbage collector removes its Pod and subtree
 """
@@ -17,12 +21,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dlws_contract import phases, resource
+from dlws_contract import distributed, phases, resource
 from dlws_contract.spec import JobSpec, unknown_gpu_type
 from dlws_contract.storage import storage_problem
 from dlws_operator.job_view import JobView
 from dlws_operator.refusals import Refusal
-from dlws_operator.status import PodState, pod_lost_status, status_from_state, status_key, withheld_status
+from dlws_operator.status import (PodState, distributed_phase, distributed_status, pod_lost_status, pods_to_stop,
+                                  status_from_state, status_key, withheld_status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +94,18 @@ class Refuse:
     message: str
 
 
-def refusal_before_pod(family_problem: str | None, spec: JobSpec, gpu_types: Collection[str]) -> Refuse | None:
+def refusal_before_pod(family_problem: str | None, spec: JobSpec, gpu_types: Collection[str],
+                       max_pods: int = distributed.MAX_PODS_DEFAULT) -> Refuse | None:
     """A child not of its root's family (family_problem: family.verify_child's answer),
-    a GPU type the cluster does not list, or a storage path against DLWS's rules (a job
-    applied without the shim: dlws_contract.storage) gets no Pod."""
+    a GPU type the cluster does not list, a storage path against DLWS's rules (a job
+    applied without the shim: dlws_contract.storage), or a distributed job of more Pods
+    than the cluster allows (max_pods) gets no Pod."""
     if family_problem is not None:
         return Refuse("InvalidFamily", family_problem)
+    if distributed.is_distributed(spec.get("jobtrainingtype")) and (
+            too_many := distributed.too_many_pods(int(spec.get("numps", 0)), int(spec.get("numpsworker", 0)),
+                                                  max_pods)) is not None:
+        return Refuse("TooManyPods", too_many)
     if (path_problem := storage_problem(spec)) is not None:
         return Refuse("InvalidPath", path_problem)
     gpu_type = spec.get("gpuType")
@@ -176,25 +187,39 @@ def job_event(type: str | None, meta: Mapping[str, Any], status: Mapping[str, An
 
 @dataclass(frozen=True, slots=True)
 class PodLost:
-    """The Pod was deleted from under a live, unfinished job: the job has failed."""
+    """The Pod was deleted from under a live, unfinished job: the job has failed (and a
+    distributed job's other Pods are stopped)."""
     status: dict[str, Any]
     notice: Notice
+    stop: tuple[PodState, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Mirror:
-    """Write the status the Pod implies into its job's."""
+    """Write the status the Pod implies into its job's, then stop these Pods (a
+    distributed job that has just finished)."""
     status: dict[str, Any]
+    stop: tuple[PodState, ...] = ()
 
 
-def mirror(pod: PodState, deleted: bool, view: JobView | None, *, now: str) -> PodLost | Mirror | None:
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A finished distributed job's status stands; these Pods of it still run: stop them."""
+    pods: tuple[PodState, ...]
+
+
+def mirror(pod: PodState, deleted: bool, view: JobView | None, *, now: str,
+           job_pods: Mapping[str, PodState] | None = None) -> PodLost | Mirror | Stop | None:
     """What a Pod's latest state (`deleted`: gone) means for the job that owns it.
     view: the job watch's view of a job of the owner's name (None: none held); `now`
-    stamps conditions the Pod has no time for. None: nothing to write."""
+    stamps conditions the Pod has no time for; job_pods: a distributed job's live Pods
+    by name. None: nothing to write."""
     if pod.owner is None:
         return None
     if view is not None and view.uid != pod.owner.uid:
         view = None  # a new job of the same name; this pod belonged to the old one
+    if pod.member is not None and pod.shape is not None:
+        return _mirror_member(pod, pod.shape, deleted, view, job_pods or {}, now=now)
     if deleted:
         # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
         # from under a live, unfinished job means the job failed.
@@ -211,6 +236,33 @@ def mirror(pod: PodState, deleted: bool, view: JobView | None, *, now: str) -> P
     if view is not None and view.mirrored == status_key(new):
         return None  # the status says this already (e.g. after an operator restart)
     return Mirror(new)
+
+
+def _mirror_member(pod: PodState, shape: tuple[int, int], deleted: bool, view: JobView | None,
+                   pods: Mapping[str, PodState], *, now: str) -> PodLost | Mirror | Stop | None:
+    """mirror() for a Pod of a distributed job: the job's status is all of its Pods'."""
+    assert pod.owner is not None
+    job = pod.owner.name
+    if view is not None and view.deleting:
+        return None  # killed: the garbage collector stops every Pod
+    if view is not None and view.mirrored[0] in phases.FINISHED_PHASES:
+        stop = pods_to_stop(job, shape, view.mirrored[0], pods)
+        return Stop(stop) if stop else None
+    if deleted:
+        if view is None:
+            return None
+        phase, _, _ = distributed_phase(job, shape, pods)
+        if phase not in phases.FINISHED_PHASES:
+            return PodLost(pod_lost_status(pod.name),
+                           Notice("Warning", "PodDeleted", f"pod {pod.name} of the job was deleted; the job has failed"),
+                           pods_to_stop(job, shape, phases.FAILED, pods))
+    elif pod.deleting:
+        return None  # its deletion, once done, says what it means
+    new = distributed_status(job, shape, pods, now=now)
+    stop = pods_to_stop(job, shape, new["phase"], pods)
+    if view is not None and view.mirrored == status_key(new):
+        return Stop(stop) if stop else None
+    return Mirror(new, stop)
 
 
 def mirrored_notice(previous: str | None, new: Mapping[str, Any], pod_name: str) -> Notice | None:

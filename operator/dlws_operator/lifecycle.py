@@ -22,7 +22,7 @@ from dlws_contract.kube_api import core_path, job_path, namespace_terminating, s
 from dlws_contract.spec import job_spec
 from dlws_operator import decisions, metrics, pod_spec
 from dlws_operator.ancestry import check_chain
-from dlws_operator.decisions import JobEvent, Mirror, Notice, PodLost, Refuse, Run, WaitForRoom
+from dlws_operator.decisions import JobEvent, Mirror, Notice, PodLost, Refuse, Run, Stop, WaitForRoom
 from dlws_operator.event_poster import post_event
 from dlws_operator.events import JobRef
 from dlws_operator.family import ensure_family, verify_child
@@ -31,7 +31,7 @@ from dlws_operator.pod_cache import Change
 from dlws_operator.refusals import pod_refusal, retry_delay
 from dlws_operator.retry import retry_transient
 from dlws_operator.runtime import Runtime
-from dlws_operator.status import killing_status, refused_status, waiting_status
+from dlws_operator.status import PodState, killing_status, refused_status, waiting_status
 
 JOBS = (resource.GROUP, resource.VERSION, resource.PLURAL)
 
@@ -54,7 +54,8 @@ async def run_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch: 
                   memo: Runtime, logger: kopf.Logger, retry: int = 0, **_: Any) -> None:
     await memo.pods.synced()  # "is its pod there?" needs every pod listed
     await memo.jobs.complete()  # and "is its parent alive?" every job
-    pod_owner = memo.pods.cache.owner_uid(meta["namespace"], resource.pod_name(meta["name"]))
+    # The last Pod made (a distributed job's last member): an earlier run made them all.
+    pod_owner = memo.pods.cache.owner_uid(meta["namespace"], pod_spec.pod_names(body)[-1])
     if decisions.run(meta, status, pod_owner) is Run.SKIP:
         return
     try:
@@ -78,11 +79,12 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         patch.status.update(marks.status)
     else:
         problem = await verify_child(memo.kube, body, memo.jobs)
-    if (refusal := decisions.refusal_before_pod(problem, job_spec(body["spec"]), memo.config.gpu_types)) is not None:
+    spec = job_spec(body["spec"])
+    if (refusal := decisions.refusal_before_pod(problem, spec, memo.config.gpu_types,
+                                                memo.config.max_pods_per_job)) is not None:
         refuse(patch, memo, job, refusal)
         return
-    pod = pod_spec.build_pod(body, config=memo.config, family=digest)
-    name = pod["metadata"]["name"]
+    pods = pod_spec.build_pods(body, config=memo.config, family=digest)
     # Last, right before the create: a kill of the job or of any job above it that
     # reached the API server before this check gets no Pod made after it.
     checked = time.monotonic()
@@ -92,6 +94,37 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         metrics.JOB_PHASES.set(job.uid, phases.KILLING)
         patch.status.update(withheld)
         return
+    if pod_spec.job_members(spec):
+        # Its Pods' names resolve through it: made first, and owned by the job.
+        if (service := await ensure_service(memo, body)) is not None:
+            refuse(patch, memo, job, service)
+            return
+    for pod in pods:
+        if not await create_pod(body, status, patch, memo, pod, checked, retry=retry):
+            return
+    # status.podName is written with the pod's first mirrored status (mirror_pod), not
+    # here: for a child job that is one status write and one watch event fewer.
+
+
+async def ensure_service(memo: Runtime, body: kopf.Body) -> Refuse | None:
+    """A distributed job's headless Service, made or found made by an earlier run."""
+    service = pod_spec.build_service(body)
+    meta = service["metadata"]
+    if await memo.kube.create(core_path(meta["namespace"], "services"), service) is not None:
+        return None
+    existing = await memo.kube.get(core_path(meta["namespace"], "services", meta["name"]))
+    if existing is not None and not resource.owned_by(existing, body["metadata"]["uid"]):
+        return Refuse("ServiceNameTaken", f"a service named {meta['name']} exists and does not belong to this job")
+    return None
+
+
+async def create_pod(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: Runtime,
+                     pod: dict[str, Any], checked: float, *, retry: int) -> bool:
+    """Makes one Pod of the job (or finds it made by an earlier run); False when the job
+    was refused instead, its status saying why."""
+    job = JobRef.of(body["metadata"])
+    name = pod["metadata"]["name"]
+    made: dict[str, Any] | None = None
     try:
         made = await memo.kube.create(core_path(job.namespace, "pods"), pod)
     except ApiException as exc:
@@ -101,7 +134,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         answer = decisions.pod_refused(refused, status)
         if isinstance(answer, Refuse):
             refuse(patch, memo, job, answer)
-            return
+            return False
         wait_for_quota(body, patch, memo, answer, retry)
     if made is not None:
         metrics.POD_CREATE_WINDOW.observe(time.monotonic() - checked)
@@ -111,9 +144,8 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         existing = await memo.kube.get(core_path(job.namespace, "pods", name))
         if (taken := decisions.pod_name_taken(name, existing, job.uid)) is not None:
             refuse(patch, memo, job, taken)
-            return
-    # status.podName is written with the pod's first mirrored status (mirror_pod), not
-    # here: for a child job that is one status write and one watch event fewer.
+            return False
+    return True
 
 
 def wait_for_quota(body: kopf.Body, patch: kopf.Patch, memo: Runtime, wait: WaitForRoom, retry: int) -> NoReturn:
@@ -159,6 +191,14 @@ async def mark_killing(memo: Runtime, body: kopf.Body) -> None:
     notify(memo, JobRef.of(meta), decisions.KILLING_NOTICE)
 
 
+async def stop_pods(memo: Runtime, pods: tuple[PodState, ...]) -> None:
+    """Deletes the Pods a finished distributed job no longer needs: SIGTERM, then the
+    grace period, as for a kill. After its status says it has finished, so their ends
+    change nothing."""
+    for pod in pods:
+        await memo.kube.delete(core_path(pod.namespace, "pods", pod.name), uid=pod.uid, propagation="Background")
+
+
 @metrics.count_errors("mirror_pod")
 @retry_transient("mirroring a pod into its job's status")
 async def mirror_pod(memo: Runtime, change: Change) -> None:
@@ -167,16 +207,21 @@ async def mirror_pod(memo: Runtime, change: Change) -> None:
     if job is None:
         return
     view = memo.jobs.view(job.namespace, job.name)
-    action = decisions.mirror(pod, change.deleted, view, now=kube_api.timestamp())
+    siblings = memo.pods.cache.job_pods(job.namespace, job.name, job.uid) if pod.member is not None else None
+    action = decisions.mirror(pod, change.deleted, view, now=kube_api.timestamp(), job_pods=siblings)
     if isinstance(action, PodLost):
         await memo.kube.patch_status(job_path(job.namespace, job.name), action.status)
         notify(memo, job, action.notice)
+        await stop_pods(memo, action.stop)
+    if isinstance(action, Stop):
+        await stop_pods(memo, action.pods)
     if not isinstance(action, Mirror):
         return
     new = action.status
     written = await memo.kube.patch_status(job_path(job.namespace, job.name), new)
     if written is None:
         return
+    await stop_pods(memo, action.stop)
     # A kill that began between the pod event and this patch: on_job_event sees the
     # job's next event (this patch's) and shows it Killing again.
     previous = metrics.JOB_PHASES.set(job.uid, new["phase"])

@@ -27,9 +27,31 @@ class PodCache:
         self.queue = queue
         self._live: dict[PodKey, PodState] = {}
         self._gone: dict[PodKey, PodState] = {}
+        # The live Pods of each distributed job, by (namespace, job name): its status is
+        # made from all of them.
+        self._members: dict[PodKey, set[str]] = {}
+
+    def _index(self, pod: PodState, present: bool) -> None:
+        if pod.member is None or pod.owner is None:
+            return
+        job = (pod.namespace, pod.owner.name)
+        if present:
+            self._members.setdefault(job, set()).add(pod.name)
+        elif job in self._members:
+            self._members[job].discard(pod.name)
+            if not self._members[job]:
+                del self._members[job]
+
+    def job_pods(self, namespace: str, job: str, uid: str) -> dict[str, PodState]:
+        """The live Pods of a distributed job (this uid's), by name."""
+        found = (self._live.get((namespace, name)) for name in self._members.get((namespace, job), ()))
+        return {p.name: p for p in found if p is not None and p.owner is not None and p.owner.uid == uid}
 
     def replace_all(self, objects: list[PodState]) -> None:
         fresh = {pod_key(o): o for o in objects}
+        self._members = {}
+        for pod in fresh.values():
+            self._index(pod, True)
         for key in self._live.keys() - fresh.keys():  # deleted while the watch was down
             self._gone[key] = self._live[key]
             self.queue.add(key)
@@ -44,12 +66,14 @@ class PodCache:
         self._gone.pop(key, None)
         if self._live.get(key) != pod:  # e.g. a change to a field the operator ignores
             self._live[key] = pod
+            self._index(pod, True)
             self.queue.add(key)
 
     def remove(self, pod: PodState) -> None:
         key = pod_key(pod)
         self._gone[key] = pod
         self._live.pop(key, None)
+        self._index(pod, False)
         self.queue.add(key)
 
     def change(self, key: PodKey) -> Change | None:

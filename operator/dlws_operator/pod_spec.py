@@ -4,8 +4,9 @@ import datetime
 from collections.abc import Mapping
 from typing import Any, Final
 
-from dlws_contract import resource, spec as contract
+from dlws_contract import distributed, resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
+from dlws_contract.distributed import Member
 from dlws_contract.spec import JobSpec, job_spec
 from dlws_contract.storage import StoragePaths, created_day, storage_paths
 from dlws_operator.config import OperatorConfig
@@ -35,6 +36,7 @@ STORAGE_VOLUME: Final = "dlws-storage"
 SHM_VOLUME: Final = "dlws-shm"
 WORK_VOLUME: Final = "dlws-work"  # without storage: /work and /job, empty directories of the Pod
 JOB_VOLUME: Final = "dlws-job"
+HOSTFILE_VOLUME: Final = "dlws-hostfile"  # a distributed job's /job/hostfile
 DATA_MOUNT, WORK_MOUNT, JOB_MOUNT, SHM_MOUNT = "/data", "/work", "/job", "/dev/shm"
 LOGIN_ENV: Final = ("HOME", "USER", "LOGNAME")
 # Before the job's container, an init container of the job's own image (the one image a
@@ -75,7 +77,7 @@ def family_root(job: Mapping[str, Any]) -> str:
     return str(labels.get(resource.LABEL_ROOT, ""))
 
 
-def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str, Any]]:
+def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str, member: Member | None) -> list[dict[str, Any]]:
     name = job["metadata"]["name"]
     # Every name set here is reserved (contract.reserved_env_name; the DLWS_ ones by their
     # prefix), so the job's own env, added last, cannot override one.
@@ -98,6 +100,13 @@ def _env(job: Mapping[str, Any], spec: JobSpec, rest_api: str) -> list[dict[str,
     ]
     if vc_name := spec.get("vcName"):
         env.append({"name": "DLWS_VC_NAME", "value": vc_name})
+    if member is not None:
+        # Its role, the job's shape and names; MASTER_ADDR, WORLD_SIZE, RANK are refused
+        # in a distributed job's own env (the CRD, SubmitJob), so they are ours too.
+        extra = distributed.member_env(member, int(spec.get("numps", 0)), int(spec.get("numpsworker", 0)),
+                                       int(spec.get("resourcegpu", 0)))
+        env = [e for e in env if e["name"] not in extra]
+        env += [{"name": k, "value": v} for k, v in extra.items()]
     for path, var in ((spec.get("dataPath"), "DLWS_DATA_PATH"), (spec.get("workPath"), "DLWS_WORK_PATH"),
                       (spec.get("jobPath"), "DLWS_JOB_PATH"), (spec.get("logDir"), "DLWS_LOG_DIR")):
         if path:
@@ -135,11 +144,12 @@ def _relative_to_user(path: str) -> str:
 
 
 def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfig,
-                    resources: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                           list[dict[str, Any]]]:
+                    resources: Mapping[str, Any], member: Member | None = None,
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The Pod's volumes, the job container's mounts, and the init containers that make
     its directories: DLWS's /data, /work and /job of the cluster storage (subPaths of
-    one volume), or without storage two empty directories; and a memory-backed /dev/shm."""
+    one volume), or without storage two empty directories; and a memory-backed /dev/shm.
+    A member of a distributed job has its own /job, <jobPath>/<role><i>, as in DLWS."""
     shm_size = config.shm_size or str(resources["limits"]["memory"])
     volumes: list[dict[str, Any]] = [{"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}}]
     mounts: list[dict[str, Any]] = [{"name": SHM_VOLUME, "mountPath": SHM_MOUNT}]
@@ -148,6 +158,7 @@ def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfi
         mounts += [{"name": WORK_VOLUME, "mountPath": WORK_MOUNT}, {"name": JOB_VOLUME, "mountPath": JOB_MOUNT}]
         return volumes, mounts, []
     paths = job_paths(job)
+    job_dir = paths.jobPath + (f"/{member.directory}" if member else "")
     user = str(spec.get("userName", "default"))
     if config.storage_claim:
         volumes.append({"name": STORAGE_VOLUME, "persistentVolumeClaim": {"claimName": config.storage_claim}})
@@ -156,7 +167,8 @@ def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfi
                         "hostPath": {"path": config.storage_host_path, "type": "DirectoryOrCreate"}})
     mounts += [{"name": STORAGE_VOLUME, "mountPath": DATA_MOUNT, "subPath": paths.data_subpath},
                {"name": STORAGE_VOLUME, "mountPath": WORK_MOUNT, "subPath": paths.work_subpath},
-               {"name": STORAGE_VOLUME, "mountPath": JOB_MOUNT, "subPath": paths.job_subpath}]
+               {"name": STORAGE_VOLUME, "mountPath": JOB_MOUNT,
+                "subPath": paths.job_subpath + (f"/{member.directory}" if member else "")}]
     # The user's, even for a runningasroot job: /work is the user's tree, shared with the
     # user's other jobs, and root can write a directory of any owner.
     owner = f"{int(spec.get('userId', 0))}:{group_id(spec)}"
@@ -164,7 +176,7 @@ def storage_volumes(job: Mapping[str, Any], spec: JobSpec, config: OperatorConfi
         "name": DIRS_CONTAINER,
         "image": spec["image"],
         "command": ["/bin/sh", "-c", DIRS_INIT, DIRS_CONTAINER, owner,
-                    _relative_to_user(paths.workPath), _relative_to_user(paths.jobPath)],
+                    _relative_to_user(paths.workPath), _relative_to_user(job_dir)],
         "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False},
         "volumeMounts": [{"name": STORAGE_VOLUME, "mountPath": DIRS_MOUNT, "subPath": f"work/{user}"}],
         # A refusal's reason (its last log lines) becomes the job's status message.
@@ -192,17 +204,80 @@ def priority_class(spec: JobSpec, config: OperatorConfig) -> str:
     return config.preemptible_class if spec.get("preemptionAllowed") else config.priority_class
 
 
+def job_members(spec: JobSpec) -> list[Member]:
+    """The members of a distributed job, [] for a one-Pod job."""
+    if not distributed.is_distributed(spec.get("jobtrainingtype")):
+        return []
+    return distributed.members(int(spec.get("numps", 0)), int(spec.get("numpsworker", 0)))
+
+
+def pod_names(job: Mapping[str, Any]) -> list[str]:
+    """The names of every Pod of the job, in the order they are made."""
+    name = str(job["metadata"]["name"])
+    return [m.pod_name(name) for m in job_members(job_spec(job["spec"]))] or [resource.pod_name(name)]
+
+
+def build_pods(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
+               family: str | None = None) -> list[dict[str, Any]]:
+    """Every Pod of the job: one, or one per member of a distributed job."""
+    members = job_members(job_spec(job["spec"]))
+    return [build_pod(job, config=config, family=family, member=m) for m in members] or [
+        build_pod(job, config=config, family=family)]
+
+
+def build_service(job: Mapping[str, Any]) -> dict[str, Any]:
+    """A distributed job's headless Service: each Pod's subdomain, so CoreDNS answers
+    <host>.<service> with the Pod's address (before it is ready too: the Pods find each
+    other while they start). Owned by the job: a kill removes it."""
+    meta = job["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": distributed.service_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": {resource.LABEL_JOB: meta["name"]},
+            "ownerReferences": [resource.owner_reference(job)],
+        },
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True,
+                 "selector": {resource.LABEL_JOB: meta["name"]}},
+    }
+
+
+def _as_member(pod: dict[str, Any], job: Mapping[str, Any], spec: JobSpec, member: Member,
+               config: OperatorConfig) -> None:
+    """Makes the Pod the job's `member`: its name, its DLWS host name under the job's
+    Service, the search path that resolves the job's names, and DLWS's /job/hostfile
+    (from an annotation, through the downward API: no other object to make)."""
+    job_name, namespace = str(job["metadata"]["name"]), str(job["metadata"]["namespace"])
+    meta, pod_spec = pod["metadata"], pod["spec"]
+    meta["name"] = member.pod_name(job_name)
+    meta["labels"].update({distributed.LABEL_ROLE: member.role, distributed.LABEL_INDEX: str(member.index)})
+    meta["annotations"][distributed.HOSTFILE_ANNOTATION] = distributed.hostfile(
+        int(spec.get("numpsworker", 0)), int(spec.get("resourcegpu", 0)))
+    meta["annotations"][distributed.SHAPE_ANNOTATION] = f"{spec.get('numps', 0)},{spec.get('numpsworker', 0)}"
+    pod_spec["hostname"] = member.host
+    pod_spec["subdomain"] = distributed.service_name(job_name)
+    pod_spec["dnsConfig"] = {"searches": [distributed.search_domain(job_name, namespace, config.cluster_domain)]}
+    pod_spec["volumes"].append({"name": HOSTFILE_VOLUME, "downwardAPI": {"items": [{
+        "path": "hostfile",
+        "fieldRef": {"fieldPath": f"metadata.annotations['{distributed.HOSTFILE_ANNOTATION}']"}}]}})
+    pod_spec["containers"][0]["volumeMounts"].append(
+        {"name": HOSTFILE_VOLUME, "mountPath": f"{JOB_MOUNT}/hostfile", "subPath": "hostfile", "readOnly": True})
+
+
 def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
-              family: str | None = None) -> dict[str, Any]:
+              family: str | None = None, member: Member | None = None) -> dict[str, Any]:
     """family: the family digest, when the job's labels do not carry it yet (a root's first
-    run writes it in the same patch). The shim tells a calling job's family by it."""
+    run writes it in the same patch). The shim tells a calling job's family by it.
+    member: which Pod of a distributed job (None: the one Pod of a job)."""
     meta = job["metadata"]
     spec = job_spec(job["spec"])
     labels = meta.get("labels") or {}
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": spec["image"],
-        "env": _env(job, spec, config.rest_api),
+        "env": _env(job, spec, config.rest_api, member),
         "securityContext": _security_context(spec),
     }
     if cmd := spec.get("cmd"):
@@ -214,7 +289,8 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
     # cluster's defaults (compute.py); the status mirrored from the Pod shows which.
     container["resources"] = container_resources(effective_resources(spec, config.resource_defaults),
                                                  int(spec.get("resourcegpu", 0)))
-    volumes, container["volumeMounts"], init_containers = storage_volumes(job, spec, config, container["resources"])
+    volumes, container["volumeMounts"], init_containers = storage_volumes(job, spec, config, container["resources"],
+                                                                           member)
     pod_labels = {resource.LABEL_JOB: meta["name"], resource.LABEL_ROOT: family_root(job)}
     if family := family or labels.get(resource.LABEL_FAMILY):
         pod_labels[resource.LABEL_FAMILY] = family
@@ -236,7 +312,7 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
         pod_spec["nodeSelector"] = {config.gpu_type_label: gpu_type}
     if priority := priority_class(spec, config):
         pod_spec["priorityClassName"] = priority
-    return {
+    pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
@@ -248,3 +324,6 @@ def build_pod(job: Mapping[str, Any], *, config: OperatorConfig = DEFAULTS,
         },
         "spec": pod_spec,
     }
+    if member is not None:
+        _as_member(pod, job, spec, member, config)
+    return pod

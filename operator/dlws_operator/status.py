@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dlws_contract import phases, resource
+from dlws_contract import distributed, phases, resource
+from dlws_contract.distributed import Member
 from dlws_operator.events import JobRef
 
 _POD_PHASES = {
@@ -34,6 +35,20 @@ class PodState:
     # What the job got: cpurequest, cpulimit, memoryrequest, memorylimit, priorityClassName,
     # as (name, value) pairs, from the Pod's spec (status.resources).
     resources: tuple[tuple[str, str], ...] = ()
+    # A Pod of a distributed job: which member it is, and the job's (numps, numpsworker).
+    member: Member | None = None
+    shape: tuple[int, int] | None = None
+    uid: str = ""  # a stopped Pod is deleted only if it is still this one
+
+
+def _member(meta: Mapping[str, Any]) -> tuple[Member | None, tuple[int, int] | None]:
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    try:
+        member = Member(str(labels[distributed.LABEL_ROLE]), int(labels[distributed.LABEL_INDEX]))
+        num_ps, num_workers = (int(n) for n in str(annotations[distributed.SHAPE_ANNOTATION]).split(","))
+    except (KeyError, ValueError):
+        return None, None
+    return member, (num_ps, num_workers)
 
 
 def pod_resources(spec: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -75,13 +90,15 @@ def pod_state(pod: Mapping[str, Any]) -> PodState:
     terminated: Mapping[str, Any] = next((t for cs in ended if (t := (cs.get("state") or {}).get("terminated"))), {})
     # A Pod the scheduler cannot place says why only in its PodScheduled condition.
     waiting = unschedulable(status) if status.get("phase", "Pending") == "Pending" else {}
+    member, shape = _member(meta)
     return PodState(
         namespace=namespace, name=str(meta.get("name") or ""), owner=owner,
         generation=(meta.get("annotations") or {}).get(resource.GENERATION_ANNOTATION),
         deleting=bool(meta.get("deletionTimestamp")), phase=status.get("phase"), ip=status.get("podIP"),
         start_time=status.get("startTime"), reason=status.get("reason") or waiting.get("reason"),
         message=status.get("message") or waiting.get("message"),
-        ready=dict(ready), terminated=dict(terminated), resources=pod_resources(pod.get("spec") or {}))
+        ready=dict(ready), terminated=dict(terminated), resources=pod_resources(pod.get("spec") or {}),
+        member=member, shape=shape, uid=str(meta.get("uid") or "") if member else "")
 
 
 def status_from_state(pod: PodState, *, now: str) -> dict[str, Any]:
@@ -130,8 +147,102 @@ def status_key(status: Mapping[str, Any]) -> tuple[Any, ...]:
     a pod event recomputes without meaning a change."""
     ready = next((c.get("status") for c in status.get("conditions") or []
                   if c.get("type") == resource.CONDITION_READY), None)
+    pods = tuple((p.get("name"), p.get("phase"), p.get("podIP"), p.get("reason")) for p in status.get("pods") or [])
     return (status.get("phase"), status.get("podName"), status.get("podIP"), ready,
-            status.get("reason"), status.get("message"), status.get("completionTime") is not None)
+            status.get("reason"), status.get("message"), status.get("completionTime") is not None, pods)
+
+
+# -- a distributed job: one status of all its Pods ----------------------------------------------
+
+
+def _exit_code(pod: PodState) -> int | None:
+    code = pod.terminated.get("exitCode")
+    return int(code) if isinstance(code, int) else None
+
+
+def _pod_entry(member: Member, job: str, pod: PodState | None) -> dict[str, Any]:
+    """One Pod of a distributed job in its status.pods (JobDetail's jobStatusDetail)."""
+    entry: dict[str, Any] = {"name": member.pod_name(job), "role": member.role, "index": member.index,
+                             "host": member.host, "phase": (pod.phase or phases.PENDING) if pod else phases.PENDING}
+    if pod is not None:
+        entry.update({k: v for k, v in (("podIP", pod.ip), ("reason", pod.reason or pod.terminated.get("reason")),
+                                        ("message", pod.message), ("exitCode", _exit_code(pod))) if v is not None})
+    return entry
+
+
+def distributed_phase(job: str, shape: tuple[int, int], pods: Mapping[str, PodState]
+                      ) -> tuple[str, str | None, str | None]:
+    """(phase, reason, message) of a distributed job from its live Pods by name: failed as
+    soon as any Pod has failed, finished once every worker has exited 0, running while
+    every Pod runs (or, a worker, has finished), else pending with the scheduler's word."""
+    members = distributed.members(*shape)
+    for member in members:
+        pod = pods.get(member.pod_name(job))
+        if pod is not None and pod.phase == "Failed":
+            code = _exit_code(pod)
+            why = f"exited with code {code}" if code is not None else (pod.message or pod.reason or "failed")
+            return phases.FAILED, pod.reason or pod.terminated.get("reason") or "PodFailed", (
+                f"pod {member.pod_name(job)} ({member.host}) failed: {why}; the job's other pods are stopped")
+    workers = [pods.get(m.pod_name(job)) for m in members if m.role == distributed.WORKER]
+    if all(w is not None and w.phase == "Succeeded" for w in workers):
+        return phases.SUCCEEDED, "WorkersSucceeded", "every worker exited 0; the parameter servers are stopped"
+    if all((p := pods.get(m.pod_name(job))) is not None and (
+            p.phase == "Running" or (p.phase == "Succeeded" and m.role == distributed.WORKER)) for m in members):
+        return phases.RUNNING, None, None
+    waiting = next((p for m in members if (p := pods.get(m.pod_name(job))) is not None and p.reason), None)
+    if waiting is None:
+        return phases.PENDING, None, None
+    return phases.PENDING, waiting.reason, f"pod {waiting.name}: {waiting.message or waiting.reason}"
+
+
+def distributed_status(job: str, shape: tuple[int, int], pods: Mapping[str, PodState], *, now: str
+                       ) -> dict[str, Any]:
+    """The status of a distributed job from its live Pods by name. podName and podIP are
+    ps-0's (GetJobIP's answer); pods lists each, readyPods counts the ready ones."""
+    members = distributed.members(*shape)
+    phase, reason, message = distributed_phase(job, shape, pods)
+    first = pods.get(members[0].pod_name(job))
+    ready = sum(1 for m in members if (p := pods.get(m.pod_name(job))) is not None
+                and p.ready.get("status") == "True")
+    finished = phase in phases.FINISHED_PHASES
+    ends = [str(t) for p in pods.values() if (t := p.terminated.get("finishedAt"))]
+    generation = int(first.generation) if first is not None and first.generation is not None else 1
+    all_ready = ready == len(members)
+    status: dict[str, Any] = {
+        "phase": phase,
+        "podName": members[0].pod_name(job),
+        "podIP": first.ip if first is not None else None,
+        "startTime": first.start_time if first is not None else None,
+        "completionTime": (max(ends) if ends else now) if finished else None,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "readyPods": f"{ready}/{len(members)}",
+        "pods": [_pod_entry(m, job, pods.get(m.pod_name(job))) for m in members],
+        "conditions": [{
+            "type": resource.CONDITION_READY,
+            "status": "True" if all_ready else "False",
+            "reason": "PodsReady" if all_ready else (reason or f"Pods{phase}"),
+            "message": message or f"{ready} of {len(members)} pods ready",
+            "lastTransitionTime": now,
+            "observedGeneration": generation,
+        }],
+    }
+    if first is not None and first.resources:
+        status["resources"] = dict(first.resources)
+    return status
+
+
+def pods_to_stop(job: str, shape: tuple[int, int], phase: str | None,
+                 pods: Mapping[str, PodState]) -> tuple[PodState, ...]:
+    """The live Pods a finished distributed job stops: after a failure every other one,
+    after the workers' success the parameter servers."""
+    if phase not in phases.FINISHED_PHASES:
+        return ()
+    return tuple(p for m in distributed.members(*shape)
+            if (p := pods.get(name := m.pod_name(job))) is not None and not p.deleting
+            and p.phase not in ("Succeeded", "Failed")
+            and (phase == phases.FAILED or m.role == distributed.PS))
 
 
 def killing_status() -> dict[str, Any]:

@@ -263,7 +263,13 @@ async def _own_digest(jobs: Jobs, name: str) -> dict[str, Any] | None:
 
 @pytest.mark.parametrize("spec, message", [
     ({"resourcegpu": -1}, "resourcegpu"),
-    ({"jobtrainingtype": "PSDistJob"}, "only RegularJob is supported"),
+    ({"jobtrainingtype": "MPIDistJob"}, "MPIDistJob is not supported"),
+    ({"jobtrainingtype": "PSDistJob"}, "a PSDistJob needs numps and numpsworker"),
+    ({"jobtrainingtype": "PSDistJob", "numps": 0, "numpsworker": 1}, "spec.numps"),
+    ({"jobtrainingtype": "PSDistJob", "numps": 1, "numpsworker": -1}, "spec.numpsworker"),
+    ({"jobtrainingtype": "PSDistJob", "numps": 1, "numpsworker": 1.5}, "spec.numpsworker"),
+    ({"numps": 1}, "apply only to jobtrainingtype PSDistJob"),
+    ({"jobtrainingtype": "PSDistJob", "numps": 1, "numpsworker": 1, "env": {"RANK": "1"}}, "reserved in a PSDistJob"),
     ({"image": ""}, "image"),
     ({"env": {"FAMILY_TOKEN": "x"}}, "reserved"),
     ({"env": {"1BAD": "x"}}, "valid variable names"),

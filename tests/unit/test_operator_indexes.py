@@ -30,4 +30,4 @@ def test_job_view_reads_deletion_and_the_operators_digest() -> None:
 def test_a_job_without_status_has_an_empty_view() -> None:
     view = job_view({"uid": "u"}, {})
     assert not view.deleting and view.family_digest is None
-    assert view.mirrored == (None, None, None, None, None, None, False)
+    assert view.mirrored == (None, None, None, None, None, None, False, ())

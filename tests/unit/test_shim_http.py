@@ -274,7 +274,10 @@ async def test_submit_makes_one_create_confirmed_by_the_index(client: Client, st
     ({"image": None}, "docker image cannot be empty"),
     ({"resourcegpu": "two"}, "resourcegpu must be a whole number"),
     ({"resourcegpu": "99999999"}, "resourcegpu must be between"),
-    ({"jobtrainingtype": "PSDistJob"}, "not supported"),
+    ({"jobtrainingtype": "MPIDistJob"}, "not supported"),
+    ({"jobtrainingtype": "PSDistJob", "numps": "0", "numpsworker": "1"}, "numps must be between 1 and"),
+    ({"jobtrainingtype": "PSDistJob", "numps": "1", "numpsworker": "1.5"}, "numpsworker must be a whole number"),
+    ({"jobtrainingtype": "PSDistJob", "numps": "1", "numpsworker": "64"}, "above this cluster's bound"),
     ({"bogus": "1"}, "unknown parameter"),
     ({"cmd": "x" * 20000}, "too long"),
 ])

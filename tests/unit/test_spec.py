@@ -46,9 +46,10 @@ def test_missing_required_parameters_get_dlws_messages(missing: str, message: st
     ("interactivePort", "8888;99999", "between 1 and 65535"),
     ("interactivePort", "80,80", "twice"),
     ("runningasroot", "maybe", "0 or 1"),
-    ("jobtrainingtype", "PSDistJob", "not supported"),
+    ("jobtrainingtype", "MPIDistJob", "MPIDistJob is not supported"),
     ("jobtrainingtype", "Quantum", "unknown jobtrainingtype"),
-    ("numps", "2", "distributed"),
+    ("numps", "2", "numps applies only to jobtrainingtype PSDistJob"),
+    ("nummpiworker", "2", "nummpiworker applies only to MPIDistJob"),
     ("jobName", "x" * 300, "too long"),
     ("env", "{not json", "JSON object"),
     ("env", '{"FAMILY_TOKEN": "x"}', "reserved"),
@@ -60,6 +61,35 @@ def test_missing_required_parameters_get_dlws_messages(missing: str, message: st
 def test_bad_values_are_refused_with_clear_messages(key: str, value: Any, message: str) -> None:
     with pytest.raises(InvalidJob, match=message):
         spec_from_parameters({**SEED, key: value})
+
+
+DIST = {**SEED, "jobtrainingtype": "PSDistJob", "numps": "1", "numpsworker": "2"}
+
+
+def test_a_ps_dist_job_keeps_its_counts() -> None:
+    spec = spec_from_parameters(DIST)
+    assert (spec["jobtrainingtype"], spec["numps"], spec["numpsworker"]) == ("PSDistJob", 1, 2)
+    assert "numps" not in spec_from_parameters({**SEED, "numps": "0", "numpsworker": "0"})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"numps": "0"}, "numps must be between 1 and 1000, not 0"),
+    ({"numpsworker": "-2"}, "numpsworker must be between 1 and 1000, not -2"),
+    ({"numpsworker": "1.5"}, "numpsworker must be a whole number"),
+    ({"numps": "two"}, "numps must be a whole number"),
+    ({"numps": ""}, "numps is required for a PSDistJob"),
+    ({"numpsworker": "64"}, r"numps \+ numpsworker is 65 Pods, above this cluster's bound of 64 Pods per job"),
+    ({"env": '{"RANK": "3"}'}, "'RANK' is reserved in a PSDistJob"),
+])
+def test_bad_counts_of_a_ps_dist_job_are_refused_naming_the_parameter(changes: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidJob, match=message):
+        spec_from_parameters({**DIST, **changes})
+
+
+def test_the_cluster_bound_of_pods_per_job_is_a_setting() -> None:
+    assert spec_from_parameters({**DIST, "numpsworker": "99"}, max_pods=100)["numpsworker"] == 99
+    with pytest.raises(InvalidJob, match="bound of 2 Pods"):
+        spec_from_parameters(DIST, max_pods=2)
 
 
 def test_interactive_ports_split_like_dlws() -> None:
