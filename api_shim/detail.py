@@ -35,6 +35,25 @@ def resolved_paths(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str
     return {"dataPath": paths.dataPath, "workPath": paths.workPath, "jobPath": paths.jobPath}
 
 
+def status_detail(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """jobStatusDetail: the job's Pod, or one entry per Pod of a distributed job."""
+    pods = [p for p in status.get("pods") or [] if isinstance(p, Mapping)]
+    if pods:
+        return [{"phase": p.get("phase"), "podName": p.get("name"), "podIP": p.get("podIP"),
+                 "role": p.get("role"), "index": p.get("index"), "host": p.get("host"),
+                 "reason": p.get("reason"), "message": p.get("message"), "exitCode": p.get("exitCode")}
+                for p in pods]
+    return [{
+        "phase": status.get("phase"),
+        "podName": status.get("podName"),
+        "podIP": status.get("podIP") or None,
+        "reason": status.get("reason"),
+        "message": status.get("message"),
+        "startTime": status.get("startTime"),
+        "completionTime": status.get("completionTime"),
+    }]
+
+
 def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
@@ -49,15 +68,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "userName": spec.get("userName", "default"),
         "userId": spec.get("userId", 0),
         "jobStatus": phases.job_status(phase, bool(meta.get("deletionTimestamp"))),
-        "jobStatusDetail": [{
-            "phase": phase,
-            "podName": status.get("podName"),
-            "podIP": pod_ip,
-            "reason": status.get("reason"),
-            "message": status.get("message"),
-            "startTime": status.get("startTime"),
-            "completionTime": status.get("completionTime"),
-        }],
+        "jobStatusDetail": status_detail(status),
         "jobType": spec.get("jobType"),
         "jobTime": meta.get("creationTimestamp"),
         # The spec holds no token: the operator passes it to pods from a Secret only.

@@ -13,6 +13,7 @@ from typing import Any, Final
 from api_shim import idempotency
 from api_shim.settings import Settings
 from dlws_contract import spec
+from dlws_contract.distributed import MAX_COUNT
 from dlws_contract.quantity import MAX_LENGTH as quantity_max, QUANTITY_PATTERN
 
 _ERROR: Final = {"type": "object", "required": ["error"],
@@ -49,7 +50,9 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
             f"Ports the job serves on, separated by ',' or ';' (at most {spec.MAX_PORTS}); "
             "a JSON body may give a list of integers."),
         "jobtrainingtype": {"type": "string", "enum": list(spec.SUPPORTED_TRAINING_TYPES),
-                            "description": "Only RegularJob; PSDistJob and MPIDistJob are refused."},
+                            "description": "RegularJob (default: one Pod) or PSDistJob (numps parameter "
+                                           "servers and numpsworker workers, each a Pod, named ps-<i> and "
+                                           "worker-<i> inside the job); MPIDistJob is refused."},
         "runningasroot": _string("1/true/yes or 0/false/no: run the container as uid 0."),
         "vcName": {"type": "string", "maxLength": spec.MAX_VC_NAME, "pattern": spec.VC_NAME_PATTERN,
                    "description": "DLWS's virtual cluster, passed as DLWS_VC_NAME; default: the parent's."},
@@ -65,9 +68,13 @@ def _submit_parameters() -> dict[str, dict[str, Any]]:
                            "while its job exists; with other parameters, 422."},
     }
     p.update(_resource_parameters())
-    for name in ("numps", "numpsworker", "nummpiworker"):
-        p[name] = {"type": "integer", "enum": [0],
-                   "description": "Accepted for DLWS clients; only 0 (distributed jobs are not supported)."}
+    for name, what in (("numps", "parameter servers"), ("numpsworker", "workers")):
+        p[name] = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT,
+                   "description": f"PSDistJob: its {what}, at least 1 (numps + numpsworker within the "
+                                  f"server's bound of Pods per job, {Settings().max_pods_per_job} by default); "
+                                  "otherwise only 0."}
+    p["nummpiworker"] = {"type": "integer", "enum": [0],
+                         "description": "Accepted for DLWS clients; only 0 (MPIDistJob is not supported)."}
     for name in sorted(spec.IGNORED_PARAMETERS - {"familyToken"}):
         p[name] = _string("Accepted for DLWS clients and ignored: a child runs as its family's "
                           "user, in its family.")
@@ -204,7 +211,12 @@ def _paths() -> dict[str, Any]:
                 "description": "Seconds to hold the request until the job has an IP; "
                                f"at most the server's bound ({defaults.max_ip_wait:g} s by default)."}},
             ["jobId"],
-            {"oneOf": [{"type": "object", "required": ["IP"], "properties": {"IP": {"type": "string"}}},
+            {"oneOf": [{"type": "object", "required": ["IP"], "properties": {
+                "IP": {"type": "string", "description": "The job's Pod's IP; a distributed job's ps-0's."},
+                "IPs": {"type": "array", "description": "A distributed job's Pods (with wait, once each has one).",
+                        "items": {"type": "object", "properties": {
+                            "role": {"type": "string", "enum": ["ps", "worker"]}, "index": {"type": "integer"},
+                            "IP": {"type": "string", "nullable": True}}}}}},
                        _ERROR]}),
     }
     paths: dict[str, Any] = {}

@@ -37,6 +37,13 @@ class JobRecord:
     user_id: int
     group_id: int | None = None  # spec.gid: a root's own group (DLWS_GID), else the user id
     vc_name: str | None = None   # spec.vcName: the children's default
+    # A distributed job's Pods: (role, index, IP or None) each, from status.pods.
+    members: tuple[tuple[str, int, str | None], ...] = ()
+
+    @property
+    def members_have_ips(self) -> bool:
+        """Every Pod of a distributed job has an IP (True for a one-Pod job)."""
+        return all(ip for _, _, ip in self.members)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -134,6 +141,8 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
         user_id=user_id if _whole(user_id) else 0,
         group_id=group_id if _whole(group_id) else None,
         vc_name=str(vc_name) if vc_name else None,
+        members=tuple((str(p.get("role", "")), int(p.get("index", 0)), p.get("podIP") or None)
+                      for p in status.get("pods") or [] if isinstance(p, Mapping)),
     )
 
 

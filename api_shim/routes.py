@@ -15,7 +15,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -67,7 +67,8 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     key = idempotency.presented_key(call.params, request.headers.get(idempotency.HEADER))
     try:
         spec = spec_from_parameters({k: v for k, v in call.params.items() if k != idempotency.PARAMETER},
-                                    gpu_types=request.app[SETTINGS].gpu_type_names)
+                                    gpu_types=request.app[SETTINGS].gpu_type_names,
+                                    max_pods=request.app[SETTINGS].max_pods_per_job)
     except InvalidJob as e:
         return app_error(str(e))
     parent = await parent_of(request, call)
@@ -180,6 +181,15 @@ def wait_seconds(raw: object, bound: float) -> float:
     return min(value, bound)
 
 
+def job_ips(job: JobRecord, address: str | None) -> dict[str, Any]:
+    """GetJobIP's answer: the document's {"IP": address}; a distributed job's is ps-0's,
+    and IPs lists each of its Pods."""
+    answer: dict[str, Any] = {"IP": address}
+    if job.members:
+        answer["IPs"] = [{"role": role, "index": index, "IP": ip} for role, index, ip in job.members]
+    return answer
+
+
 async def get_job_ip(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
@@ -191,16 +201,20 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
     deadline = loop.time() + wait
     pods = request.app[CALLERS].pods  # None with the caller lookup off: the status alone
     job = await call.family.find(job_id)
-    while job is not None and (address := job_address(job, pod_of(pods, job))) is None:
+    # A distributed job's answer is ps-0's address, and waits for every Pod's (IPs).
+    while job is not None and ((address := job_address(job, pod_of(pods, job))) is None
+                               or not job.members_have_ips):
         remaining = deadline - loop.time()
         # Killing without a deletion yet: the operator withheld its Pod (ancestry.py).
         if remaining <= 0 or job.deleting or job.phase in (*phases.FINISHED_PHASES, phases.KILLING):
+            if address is not None:
+                break
             return app_error(f"Job {job.name} has no IP yet: it is {phases.job_status(job.phase, job.deleting)}")
         # Woken by the watches when this job or its Pod changes; no polling of the API server.
         job = await next_state(call.family, pods, job, remaining)
     if job is None:
         return app_error(f"Could not find job with id {call.echo(job_id)}")
-    return Reply({"IP": address})
+    return Reply(job_ips(job, address))
 
 
 def pod_of(pods: PodIndex | None, job: JobRecord) -> PodRecord | None:

@@ -30,6 +30,9 @@ class Settings:
     # Family limits: a job that submits in an endless loop is stopped by these.
     max_live_jobs: int = 100
     max_depth: int = 5
+    # Pods of one distributed job (PSDistJob: numps + numpsworker); the operator's
+    # DLWS_OPERATOR_MAX_PODS_PER_JOB should say the same.
+    max_pods_per_job: int = 64
     submit_rate: float = 5.0
     submit_burst: int = 20
     # Requests of any operation per family: the calls that read the API server (JobDetail,
@@ -83,7 +86,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be 1..65535, not {self.port}")
-        for name in ("max_live_jobs", "max_depth", "submit_burst", "request_burst", "max_body"):
+        for name in ("max_live_jobs", "max_depth", "max_pods_per_job", "submit_burst", "request_burst", "max_body"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         # drain_timeout 0 would be aiohttp's "no timeout": a drain without end.
@@ -110,6 +113,7 @@ _HELP = {
     "namespace": "serve only jobs of this namespace (default: the whole cluster)",
     "max_live_jobs": "live (unfinished) jobs per family, root included (default %(default)s)",
     "max_depth": "deepest child below its family root (default %(default)s)",
+    "max_pods_per_job": "Pods of one distributed job, numps + numpsworker (default %(default)s)",
     "submit_rate": "SubmitJob calls per second per family, sustained (default %(default)s)",
     "submit_burst": "SubmitJob calls per family allowed at once (default %(default)s)",
     "request_rate": "requests per second per family, every operation, sustained (default %(default)s)",

@@ -41,7 +41,7 @@ SUBMIT_PARAMETERS = (
     ("parentJobId", "a job of this family to nest it under (default: this job, $DLWS_JOB_ID)"),
     ("workPath", None), ("jobPath", None), ("logDir", None),
     ("interactivePort", "ports, separated by , or ;"),
-    ("jobtrainingtype", "only RegularJob"),
+    ("jobtrainingtype", "RegularJob (default) or PSDistJob (with --numps and --numpsworker)"),
     ("runningasroot", "1 or 0"),
     ("env", 'a JSON object, e.g. \'{"NAME": "value"}\''),
 )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dlws_contract import phases, resource
+from dlws_contract import distributed, phases, resource
 from dlws_kubectl.age import human_age
 
 HEADER: Final = ("JOB", "JOB NAME", "STATUS", "IP", "GPUS", "AGE")
@@ -52,11 +52,16 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     gpus = spec.get("resourcegpu")
+    job_status = phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp")))
+    if spec.get("jobtrainingtype") == distributed.PS_DIST:
+        # One node for the whole distributed job, with its Pods: ready of all.
+        total = int(spec.get("numps") or 0) + int(spec.get("numpsworker") or 0)
+        job_status += f" ({status.get('readyPods') or f'0/{total}'} pods)"
     return JobView(
         name=str(meta.get("name") or ""),
         parent=(meta.get("labels") or {}).get(resource.LABEL_PARENT) or None,
         job_name=str(spec.get("jobName") or NONE),
-        status=phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp"))),
+        status=job_status,
         ip=str(status.get("podIP") or NONE),
         gpus=str(gpus if gpus is not None else 0),  # the CRD's default
         created=_time(meta.get("creationTimestamp")))

@@ -2,6 +2,9 @@
 and the Pods and headless Service built for it (pod_spec): pure functions."""
 from typing import Any
 
+from api_shim.detail import job_detail
+from api_shim.records import record_from_object
+from api_shim.routes import job_ips
 from dlws_contract import distributed, phases, resource
 from dlws_contract.distributed import PS, WORKER, Member
 from dlws_operator import decisions
@@ -11,6 +14,7 @@ from dlws_operator.events import JobRef
 from dlws_operator.job_view import JobView, job_view
 from dlws_operator.pod_spec import build_pods, build_service, pod_names
 from dlws_operator.status import PodState, distributed_phase, pod_state
+from dlws_kubectl.tree_view import job_view as tree_job_view
 
 UUID = "0b7e5f0e-3f64-4c8e-9a4e-0c0f2b0f8f13"
 
@@ -205,3 +209,40 @@ def test_too_many_pods_for_the_cluster_get_none() -> None:
     refusal = decisions.refusal_before_pod(None, spec, (), max_pods=4)
     assert refusal is not None and refusal.reason == "TooManyPods" and "bound of 4 Pods" in refusal.message
     assert decisions.refusal_before_pod(None, spec, (), max_pods=5) is None
+
+
+# -- the /child API and kubectl dlws tree: one job, all its Pods ---------------------------------
+
+
+def dist_object(ready: str = "3/3") -> dict[str, Any]:
+    obj = dist_job("j")
+    obj["status"] = {"phase": "Running", "podName": "j-ps0", "podIP": "10.0.0.2", "readyPods": ready, "pods": [
+        {"name": "j-ps0", "role": "ps", "index": 0, "host": "ps-0", "phase": "Running", "podIP": "10.0.0.2"},
+        {"name": "j-worker0", "role": "worker", "index": 0, "host": "worker-0", "phase": "Running",
+         "podIP": "10.0.0.3"},
+        {"name": "j-worker1", "role": "worker", "index": 1, "host": "worker-1", "phase": "Pending"}]}
+    return obj
+
+
+def test_get_job_ip_answers_ps_0s_ip_and_every_pods_once_each_has_one() -> None:
+    record = record_from_object(dist_object())
+    assert not record.members_have_ips  # worker-1 has none yet: a GetJobIP with wait holds on
+    assert job_ips(record, "10.0.0.2") == {"IP": "10.0.0.2", "IPs": [
+        {"role": "ps", "index": 0, "IP": "10.0.0.2"}, {"role": "worker", "index": 0, "IP": "10.0.0.3"},
+        {"role": "worker", "index": 1, "IP": None}]}
+    one = record_from_object({"metadata": {"name": "r"}, "status": {"podIP": "10.0.0.9"}})
+    assert one.members_have_ips and job_ips(one, "10.0.0.9") == {"IP": "10.0.0.9"}  # the document's, as before
+
+
+def test_job_detail_has_one_entry_per_pod() -> None:
+    detail = job_detail(dist_object())["jobStatusDetail"]
+    assert [(d["podName"], d["host"], d["phase"], d["podIP"]) for d in detail] == [
+        ("j-ps0", "ps-0", "Running", "10.0.0.2"), ("j-worker0", "worker-0", "Running", "10.0.0.3"),
+        ("j-worker1", "worker-1", "Pending", None)]
+
+
+def test_kubectl_dlws_tree_draws_it_as_one_job_with_its_pod_count() -> None:
+    assert tree_job_view(dist_object("2/3")).status == "running (2/3 pods)"
+    waiting = dist_object()
+    del waiting["status"]
+    assert tree_job_view(waiting).status == "queued (0/3 pods)"
