@@ -8,6 +8,7 @@ mirror_pod for each changed Pod. Level-based and idempotent: every name is deter
 any moment finds what it made instead of making it again. No handler here adds a
 finalizer: a kill never waits on us.
 """
+import asyncio
 import datetime
 import logging
 import time
@@ -99,9 +100,13 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         if (service := await ensure_service(memo, body)) is not None:
             refuse(patch, memo, job, service)
             return
-    for pod in pods:
-        if not await create_pod(body, status, patch, memo, pod, checked, retry=retry):
-            return
+    # A distributed job's Pods all at once: its start is its slowest Pod's. Each create is
+    # idempotent, so a retry after one was refused or failed makes only the missing ones.
+    # All are done before an error (a quota's retry) goes to kopf, with this run's patch.
+    made = await asyncio.gather(*(create_pod(body, status, patch, memo, pod, checked, retry=retry)
+                                  for pod in pods), return_exceptions=True)
+    if (error := next((m for m in made if isinstance(m, BaseException)), None)) is not None:
+        raise error
     # status.podName is written with the pod's first mirrored status (mirror_pod), not
     # here: for a child job that is one status write and one watch event fewer.
 
