@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import apimetrics, kill_cascade, latency, real_jobs, real_storage, report, scale, submit_ip, throughput
+from bench import apimetrics, distributed, kill_cascade, latency, real_jobs, real_storage, report, scale, submit_ip, throughput
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.client import POOL, require_loopback
@@ -42,11 +42,13 @@ MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "submit_ip": submit_ip.measure,
     "kill_cascade": kill_cascade.measure,
     "scale": scale.measure,
+    "distributed": distributed.measure_kwok,
 }
 # On a cluster with a real node (--node real), where jobs are containers.
 REAL_NODE_MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "real_jobs": real_jobs.measure,
     "real_storage": real_storage.measure,
+    "real_distributed": distributed.measure_real,
 }
 
 

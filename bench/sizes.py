@@ -36,6 +36,8 @@ class Sizes:
     real_kill_children: int
     real_kill_grandchildren: int
     real_kill_rounds: int
+    # 7. Distributed jobs: rounds per path on a real node (twice as many on kwok).
+    dist_rounds: int
     # Longest any one measurement may run (seconds): load is bounded in time.
     measurement_timeout: float
 
@@ -50,7 +52,7 @@ FULL = Sizes(name="full", latency_samples=200, latency_warmup=10,
              kill_children=10, kill_grandchildren=99, kill_rounds=2,
              scale_jobs=2000, scale_family_size=100, scale_samples=100,
              real_answer_samples=20, real_kill_children=5, real_kill_grandchildren=24, real_kill_rounds=2,
-             measurement_timeout=1200.0)
+             dist_rounds=6, measurement_timeout=1200.0)
 
 QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               throughput_clients=8, throughput_requests=80, throughput_rounds=2,
@@ -58,7 +60,7 @@ QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               kill_children=5, kill_grandchildren=5, kill_rounds=1,
               scale_jobs=200, scale_family_size=50, scale_samples=30,
               real_answer_samples=5, real_kill_children=3, real_kill_grandchildren=6, real_kill_rounds=1,
-              measurement_timeout=300.0)
+              dist_rounds=3, measurement_timeout=300.0)
 
 TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              throughput_clients=3, throughput_requests=6, throughput_rounds=1,
@@ -66,6 +68,6 @@ TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              kill_children=2, kill_grandchildren=2, kill_rounds=1,
              scale_jobs=12, scale_family_size=6, scale_samples=4,
              real_answer_samples=2, real_kill_children=2, real_kill_grandchildren=2, real_kill_rounds=1,
-             measurement_timeout=180.0)
+             dist_rounds=1, measurement_timeout=180.0)
 
 PRESETS = {s.name: s for s in (FULL, QUICK, TINY)}
