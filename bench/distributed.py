@@ -9,6 +9,11 @@ namespace, each round's objects gone before the next:
   and subdomain), created directly and at once, until the same watch shows all three Running;
 - kill: from KillJob until the last of the three containers exited (terminated, or the Pod
   gone). Baseline: a foreground delete of each of those bare objects at once.
+A second baseline tells the operator's path from its Pods' spec: the operator's own Pods
+(pod_spec.build_pods, without the owner reference: volumes for /dev/shm, /work, /job and the
+hostfile, the token from the family Secret) and its Service, created directly and at once,
+timed the same ways. The kubelet starts a Pod with volumes only once it has seen them
+mounted, which it checks every 300 ms.
 
 kwok (`python -m bench`): from SubmitJob of a 1+8 PSDistJob until `GetJobIP?wait=60`
 answers with every Pod's IP. Baseline: a headless Service and nine bare Pods created
@@ -34,8 +39,10 @@ from bench.real_jobs import SLEEP_CMD, exited, job_params, last_exit, running_ro
 from bench.stats import summary_ms
 from bench.tracker import Tracker, has_pod_ip, pods_call
 from devcluster.binaries import JOB_IMAGE
+from dlws_contract import resource
 from dlws_contract.distributed import members
-from dlws_operator.pod_spec import job_command
+from dlws_operator.config import OperatorConfig
+from dlws_operator.pod_spec import build_pods, build_service, job_command
 
 BASE_LABEL = "bench.dlworkspace.io/distributed"
 SMALL = {"cpurequest": "50m", "memorylimit": "128M"}
@@ -66,6 +73,32 @@ async def bare_job(core: client.CoreV1Api, ns: str, num_workers: int, *, image: 
     return [name] + [p["metadata"]["name"] for p in pods]
 
 
+async def same_pods(core: client.CoreV1Api, ns: str, family: Family) -> tuple[str, list[str]]:
+    """The second baseline: the operator's own Service and Pods for a 1+2 job of the
+    family, created directly and at once, owned by nothing."""
+    name = f"same-{uuid.uuid4().hex[:8]}"
+    job = {"metadata": {"name": name, "namespace": ns, "uid": "none",
+                        "labels": {resource.LABEL_PARENT: family.root.name, resource.LABEL_ROOT: family.root.name}},
+           "spec": {**dist_params(2, SLEEP_CMD, JOB_IMAGE.ref), "numps": 1, "numpsworker": 2}}
+    service, pods = build_service(job), build_pods(job, config=OperatorConfig.from_env())
+    for obj in (service, *pods):
+        del obj["metadata"]["ownerReferences"]
+    await asyncio.gather(core.create_namespaced_service(ns, body(service)),
+                         *(core.create_namespaced_pod(ns, body(p)) for p in pods))
+    return service["metadata"]["name"], [p["metadata"]["name"] for p in pods]
+
+
+async def direct(core: client.CoreV1Api, ns: str, made: tuple[str, list[str]], up: Tracker, down: Tracker,
+                 start: float, timeout: float) -> tuple[float, float]:
+    """Up and kill times of Pods and a Service created directly (`start`: when)."""
+    service, pods = made
+    took_up = max([await up.matched_at(n, timeout) for n in pods]) - start
+    start = time.perf_counter()
+    await asyncio.gather(core.delete_namespaced_service(service, ns, propagation_policy="Foreground"),
+                         *(core.delete_namespaced_pod(n, ns, propagation_policy="Foreground") for n in pods))
+    return took_up, (await last_exit(down, pods, start, timeout))["last_container_exited_s"]
+
+
 async def real_round(ctx: Context, ns: str, family: Family, up: Tracker, down: Tracker) -> dict[str, float]:
     core, timeout = client.CoreV1Api(ctx.api), ctx.sizes.measurement_timeout
     start = time.perf_counter()
@@ -78,12 +111,11 @@ async def real_round(ctx: Context, ns: str, family: Family, up: Tracker, down: T
 
     start = time.perf_counter()
     service, *bare = await bare_job(core, ns, 2, image=JOB_IMAGE.ref, command=job_command(SLEEP_CMD))
-    bare_up = max([await up.matched_at(n, timeout) for n in bare]) - start
+    bare_up, bare_kill = await direct(core, ns, (service, bare), up, down, start, timeout)
     start = time.perf_counter()
-    await asyncio.gather(core.delete_namespaced_service(service, ns, propagation_policy="Foreground"),
-                         *(core.delete_namespaced_pod(n, ns, propagation_policy="Foreground") for n in bare))
-    bare_kill = (await last_exit(down, bare, start, timeout))["last_container_exited_s"]
-    return {"ours_up_s": ours_up, "bare_up_s": bare_up, "ours_kill_s": ours_kill, "bare_kill_s": bare_kill}
+    same_up, same_kill = await direct(core, ns, await same_pods(core, ns, family), up, down, start, timeout)
+    return {"ours_up_s": ours_up, "bare_up_s": bare_up, "same_up_s": same_up,
+            "ours_kill_s": ours_kill, "bare_kill_s": bare_kill, "same_kill_s": same_kill}
 
 
 async def measure_real(ctx: Context) -> Measurement:
@@ -111,6 +143,12 @@ async def measure_real(ctx: Context) -> Measurement:
         Figure("real_node.distributed.kill_seconds", f"Real node: KillJob of a running 1+2 PSDistJob to the "
                f"last container exited, median of {n}", "s", median("ours_kill_s"), median("bare_kill_s"), "info",
                None, "a foreground delete of each of those bare objects"),
+        Figure("real_node.distributed.up_to_same_pods_seconds", f"Real node: the same, against the operator's own "
+               f"Pods and Service created directly, median of {n}", "s", median("ours_up_s"), median("same_up_s"),
+               "info", None, "the operator's Pods (pod_spec.build_pods) and Service, created directly"),
+        Figure("real_node.distributed.kill_to_same_pods_seconds", f"Real node: KillJob, against a foreground delete "
+               f"of the operator's own Pods and Service created directly, median of {n}", "s",
+               median("ours_kill_s"), median("same_kill_s"), "info", None, "a foreground delete of each of them"),
     ]
     return Measurement(figures, {"rounds": rounds})
 

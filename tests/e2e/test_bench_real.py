@@ -33,7 +33,9 @@ async def test_real_node_bench_runs_on_tiny_sizes(real_cluster: ClusterAccess, r
     floor_key = "real_node.kubelet_floor.started_after_delete"
     assert set(figures) == {"real_node.submit_to_answer.p50", "real_node.kill.seconds",
                             "real_node.kill.without_init_seconds", floor_key, "real_node.storage_start.p50",
-                            "real_node.distributed.up_seconds", "real_node.distributed.kill_seconds"}
+                            "real_node.distributed.up_seconds", "real_node.distributed.kill_seconds",
+                            "real_node.distributed.up_to_same_pods_seconds",
+                            "real_node.distributed.kill_to_same_pods_seconds"}
     for key, f in figures.items():
         assert math.isfinite(f["value"]) and (key == floor_key or math.isfinite(f["baseline"])), key
     kill = doc["measurements"]["real_jobs"]["kill"]
