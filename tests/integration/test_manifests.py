@@ -51,7 +51,7 @@ CRDS = "customresourcedefinitions.apiextensions.k8s.io"
 
 @pytest.mark.parametrize("verb, what", [
     ("get", "secrets"), ("list", "secrets"), ("create", "secrets"),
-    ("get", "pods"), ("create", "pods"), ("delete", "pods"),
+    ("get", "pods"), ("create", "pods"), ("delete", "pods"), ("create", "services"), ("get", "services"),
     ("update", JOBS), ("patch", JOBS), ("patch", f"{JOBS}/status"), ("get", f"{JOBS}/status"),
     ("create", "events"),
 ])
@@ -76,7 +76,7 @@ def test_the_shim_identity_may_do_its_job(cluster: Any, identities: Identities, 
 @pytest.mark.parametrize("verb, what", [
     # Never needed.
     ("list", "secrets"), ("watch", "secrets"), ("delete", "secrets"), ("update", "secrets"),
-    ("delete", "pods"), ("patch", "pods"), ("update", "pods"),
+    ("patch", "pods"), ("update", "pods"), ("delete", "services"), ("update", "services"), ("list", "services"),
     ("delete", JOBS), ("create", JOBS), ("update", JOBS),
     ("create", "deployments.apps"), ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
     # Held once, never used (manifests/rbac/operator-role.yaml says why for each rule left).
@@ -92,7 +92,8 @@ def test_the_operator_identity_is_refused_what_it_does_not_need(
 @pytest.mark.parametrize("verb, what", [
     ("get", JOBS), ("list", JOBS), ("watch", JOBS), ("patch", JOBS), ("patch", f"{JOBS}/status"),
     ("update", f"{JOBS}/finalizers"),
-    ("get", "pods"), ("list", "pods"), ("watch", "pods"), ("create", "pods"),
+    ("get", "pods"), ("list", "pods"), ("watch", "pods"), ("create", "pods"), ("delete", "pods"),
+    ("get", "services"), ("create", "services"),
     ("get", "secrets"), ("create", "secrets"),
     ("create", "events"), ("list", CRDS), ("watch", CRDS),
 ])
