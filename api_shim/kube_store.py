@@ -11,7 +11,7 @@ import aiohttp
 from kubernetes.aio.client.exceptions import ApiException
 
 from api_shim.store import Deleted, Exists, Rejected, Unavailable
-from dlws_contract.kube_api import Kube, job_path, server_message
+from dlws_contract.kube_api import Kube, core_path, job_path, server_message
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +75,9 @@ class KubeJobStore:
         except (ApiException, *_TRANSPORT_ERRORS) as e:
             _unavailable(e, "deleting a job")
         return Deleted.ACCEPTED if deleted else Deleted.GONE
+
+    async def record_kill(self, namespace: str, body: Mapping[str, Any]) -> None:
+        try:
+            await self.kube.create(core_path(namespace, "configmaps"), body)  # None: made already
+        except (ApiException, *_TRANSPORT_ERRORS) as e:
+            _unavailable(e, "recording a kill")

@@ -37,6 +37,8 @@ class JobRecord:
     user_id: int
     group_id: int | None = None  # spec.gid: a root's own group (DLWS_GID), else the user id
     vc_name: str | None = None   # spec.vcName: the children's default
+    job_name: str = ""          # spec.jobName, and metadata.creationTimestamp: what a kill
+    created: str | None = None  # record keeps of each job it took (kill_record.py)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -134,6 +136,8 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
         user_id=user_id if _whole(user_id) else 0,
         group_id=group_id if _whole(group_id) else None,
         vc_name=str(vc_name) if vc_name else None,
+        job_name=str(spec.get("jobName") or ""),
+        created=meta.get("creationTimestamp") or None,
     )
 
 

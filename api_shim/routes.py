@@ -27,13 +27,14 @@ from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
 from api_shim.job_address import job_address
-from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.keys import ADMISSION, CALLERS, INDEX, KILLS, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.killed import applies, gone_detail, no_ip, with_kill
 from api_shim.params import read_params
 from api_shim.pod_index import PodIndex
-from api_shim.records import JobRecord, PodRecord
+from api_shim.records import JobRecord, PodRecord, is_job_id, record_from_object
 from api_shim.replies import Reply, app_error
-from api_shim.store import Deleted, Exists, Rejected
-from dlws_contract import phases, resource
+from api_shim.store import Deleted, Exists, Rejected, Unavailable
+from dlws_contract import kill_record, kube_api, phases, resource
 from dlws_contract.spec import InvalidJob, spec_from_parameters
 
 KILL_OK: Final = "Success, the job is scheduled to be terminated."
@@ -150,19 +151,47 @@ async def kill_job(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
     job = await call.family.find(job_id)
+    # The jobs the kill takes, as the index holds them before the delete.
+    taken = request.app[INDEX].subtree(job.namespace, job.name) if job is not None else []
     if job is None or await request.app[STORE].delete(job.namespace, job.name, job.uid) is Deleted.GONE:
         return Reply({"result": f"Cannot Kill the job. Job ID: {call.echo(job_id)}"},
                      outcome="app_error")
+    await record_kill(request, call.family, job, taken or [job])
     return Reply({"result": KILL_OK})
+
+
+async def record_kill(request: web.Request, family: Family, job: JobRecord, taken: list[JobRecord]) -> None:
+    """The kill's one write of ours (kill_record.py), made before KillJob answers, so a
+    JobDetail sent after the answer finds it. A record that cannot be written loses only
+    the "killed" answer of these jobs, not the kill: logged, not refused."""
+    jobs, left_out = kill_record.bounded(
+        kill_record.KilledJob(name=j.name, uid=j.uid, job_name=j.job_name, parent=j.parent, created=j.created)
+        for j in taken)
+    record = kill_record.KillRecord(namespace=job.namespace, killed=job.name, killed_at=kube_api.timestamp(),
+                                    family=family.digest, root=family.root.name, ttl=None, jobs=jobs,
+                                    left_out=left_out)
+    root = family.root
+    owner = None if root.name == job.name else {"metadata": {"name": root.name, "uid": root.uid}}
+    try:
+        await request.app[STORE].record_kill(job.namespace, kill_record.build_record(record, owner))
+    except Unavailable:
+        log.warning("job %s/%s was killed, but its kill record could not be written", job.namespace, job.name)
 
 
 async def job_detail_op(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
     obj = await call.family.read(job_id)
+    kills = request.app[KILLS]
     if obj is None:
+        if is_job_id(job_id) and (killed := applies(kills.get(call.family.namespace, job_id),
+                                                    call.family.digest, None)):
+            return Reply(gone_detail(killed))
         return app_error(f"Could not find job with id {call.echo(job_id)}")
-    return Reply(job_detail(obj))
+    detail = job_detail(obj)
+    if killed := applies(kills.get(call.family.namespace, job_id), call.family.digest, record_from_object(obj)):
+        detail = with_kill(detail, killed)
+    return Reply(detail)
 
 
 def wait_seconds(raw: object, bound: float) -> float:
@@ -191,6 +220,9 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
     deadline = loop.time() + wait
     pods = request.app[CALLERS].pods  # None with the caller lookup off: the status alone
     job = await call.family.find(job_id)
+    if is_job_id(job_id) and (killed := applies(request.app[KILLS].get(call.family.namespace, job_id),
+                                                call.family.digest, job)):
+        return app_error(no_ip(killed))
     while job is not None and (address := job_address(job, pod_of(pods, job))) is None:
         remaining = deadline - loop.time()
         # Killing without a deletion yet: the operator withheld its Pod (ancestry.py).

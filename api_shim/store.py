@@ -42,3 +42,7 @@ class JobStore(Protocol):
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
         """Deletes the job with foreground propagation (its Pod and every descendant
         go first), only if it still has this uid."""
+
+    async def record_kill(self, namespace: str, body: Mapping[str, Any]) -> None:
+        """Stores a kill's record (kill_record.build_record): one create; a record of that
+        name already there (the same job killed twice) is kept. Raises Unavailable."""

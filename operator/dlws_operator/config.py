@@ -55,6 +55,10 @@ class OperatorConfig:
     # /dev/shm of every job: a memory-backed emptyDir of this size ("": the job's memory
     # limit). Its use counts against the job's memory.
     shm_size: str = ""
+    # Seconds after a job has ended (finished, failed) before it is deleted, with its Pod,
+    # its family Secret and kill records once its whole family is gone (cleanup.py); a
+    # DLWSJob's own spec.ttlSecondsAfterFinished overrides it. None: kept until deleted.
+    ttl_seconds_after_finished: int | None = None
 
     @property
     def has_storage(self) -> bool:
@@ -82,6 +86,7 @@ class OperatorConfig:
             quota_retry_max=number("DLWS_OPERATOR_QUOTA_RETRY_MAX", 30.0, "a number of seconds above 0"),
             **storage(),
             shm_size=shm_size(),
+            ttl_seconds_after_finished=ttl(),
         )
 
 
@@ -95,6 +100,16 @@ def storage() -> dict[str, str]:
     if claim and host_path:
         raise ValueError("set DLWS_OPERATOR_STORAGE_CLAIM or DLWS_OPERATOR_STORAGE_HOST_PATH, not both")
     return {"storage_claim": claim, "storage_host_path": host_path.rstrip("/") or host_path}
+
+
+def ttl() -> int | None:
+    raw = os.environ.get("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        raise ValueError("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED must be a whole number of seconds (0 or more), "
+                         f"or empty to keep ended jobs, not {raw!r}")
+    return int(raw)
 
 
 def shm_size() -> str:

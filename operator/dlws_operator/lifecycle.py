@@ -44,7 +44,7 @@ def notify(memo: Runtime, job: JobRef, notice: Notice) -> None:
 
 def refuse(patch: kopf.Patch, memo: Runtime, job: JobRef, refusal: Refuse) -> None:
     notify(memo, job, Notice("Warning", refusal.reason, refusal.message))
-    patch.status.update(refused_status(refusal.reason, refusal.message))
+    patch.status.update(refused_status(refusal.reason, refusal.message, now=kube_api.timestamp()))
 
 
 @kopf.on.resume(*JOBS)
