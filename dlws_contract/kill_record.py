@@ -98,3 +98,16 @@ def bounded(jobs: Iterable[KilledJob]) -> tuple[tuple[KilledJob, ...], int]:
     """At most MAX_ENTRIES of the jobs (given nearest first), and how many were left out."""
     listed = list(jobs)
     return tuple(listed[:MAX_ENTRIES]), max(0, len(listed) - MAX_ENTRIES)
+
+
+KILLED_PHASE: Final = "Killed"  # the phase shown for a killed job its record stands for
+
+
+def killed_objects(record: KillRecord, present: Iterable[str]) -> list[dict[str, Any]]:
+    """The jobs of a record that are gone (not among `present`), as DLWSJob-shaped objects
+    for a family's tree (kubectl dlws tree), their phase KILLED_PHASE."""
+    here = set(present)
+    return [{"metadata": {"name": job.name, "namespace": record.namespace, "creationTimestamp": job.created,
+                          "labels": {resource.LABEL_PARENT: job.parent} if job.parent else {}},
+             "spec": {"jobName": job.job_name}, "status": {"phase": KILLED_PHASE}}
+            for job in record.jobs if job.name not in here]

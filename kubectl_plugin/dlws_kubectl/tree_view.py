@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dlws_contract import phases, resource
+from dlws_contract import kill_record, phases, resource
 from dlws_kubectl.age import human_age
 
 HEADER: Final = ("JOB", "JOB NAME", "STATUS", "IP", "GPUS", "AGE")
@@ -56,7 +56,8 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
         name=str(meta.get("name") or ""),
         parent=(meta.get("labels") or {}).get(resource.LABEL_PARENT) or None,
         job_name=str(spec.get("jobName") or NONE),
-        status=phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp"))),
+        status=("killed" if status.get("phase") == kill_record.KILLED_PHASE
+                else phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp")))),
         ip=str(status.get("podIP") or NONE),
         gpus=str(gpus if gpus is not None else 0),  # the CRD's default
         created=_time(meta.get("creationTimestamp")))
