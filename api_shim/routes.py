@@ -27,6 +27,7 @@ from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
 from api_shim.job_address import job_address
+from api_shim.job_log import job_log
 from api_shim.keys import ADMISSION, CALLERS, INDEX, KILLS, METRICS, SETTINGS, SHUTDOWN, STORE
 from api_shim.killed import applies, gone_detail, no_ip, with_kill
 from api_shim.params import read_params
@@ -181,6 +182,9 @@ async def record_kill(request: web.Request, family: Family, job: JobRecord, take
 async def job_detail_op(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
+    with_log = call.text("log")
+    if with_log not in ("", "0", "1"):
+        return app_error("log must be 0 (JobDetail without the job's log) or 1 (with it, the default)")
     obj = await call.family.read(job_id)
     kills = request.app[KILLS]
     if obj is None:
@@ -189,6 +193,9 @@ async def job_detail_op(request: web.Request) -> web.StreamResponse:
             return Reply(gone_detail(killed))
         return app_error(f"Could not find job with id {call.echo(job_id)}")
     detail = job_detail(obj)
+    if with_log != "0":
+        text = await job_log(request.app[STORE], obj, request.app[SETTINGS].job_storage)
+        detail["log"] = call.redact(text)
     if killed := applies(kills.get(call.family.namespace, job_id), call.family.digest, record_from_object(obj)):
         detail = with_kill(detail, killed)
     return Reply(detail)

@@ -28,6 +28,8 @@ class MemoryJobStore:
         self.kills = KillIndex()
         self.kills.synced = True
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        # What each Pod (namespace, name) has printed; a job without one has no Pod.
+        self.pod_logs: dict[tuple[str, str], bytes] = {}
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.calls: list[str] = []           # "read ns/name", "create ns/name", ...
         self.fail_next: Exception | None = None  # raised by the next call, once
@@ -111,6 +113,11 @@ class MemoryJobStore:
             self.records[(namespace, name)] = copy.deepcopy(dict(body))
             if (record := parse_record(body)) is not None:
                 self.kills.add(record)
+
+    async def read_log(self, namespace: str, pod: str, container: str, tail_lines: int) -> bytes | None:
+        self._call(f"log {namespace}/{pod}")
+        printed = self.pod_logs.get((namespace, pod))
+        return None if printed is None else b"".join(printed.splitlines(keepends=True)[-tail_lines:])
 
     def mark_deleting(self, namespace: str, name: str) -> None:
         """A foreground delete begun by some other client, seen by the index at once."""

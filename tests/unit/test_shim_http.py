@@ -474,6 +474,24 @@ async def test_a_killed_job_and_every_job_below_it_answer_killed_once_gone(
     assert len(store.records) == 1 and TOKEN not in json.dumps(list(store.records.values()))
 
 
+async def test_job_detail_log_from_the_pod_then_from_the_storage(
+        make_client: MakeClient, store: MemoryJobStore, tmp_path: Any) -> None:
+    client = await make_client(job_storage=str(tmp_path))
+    job_id = (await submit(client))["jobId"]
+    assert (await op(client, "JobDetail", job_id))["log"] == ""  # no Pod, nothing stored: empty
+    store.pod_logs[(NS, job_id)] = f"hello\n{TOKEN}\n".encode()
+    assert (await op(client, "JobDetail", job_id))["log"] == "hello\nREDACTED\n"
+    assert "log" not in await op(client, "JobDetail", job_id, log="0")
+    assert await op(client, "JobDetail", job_id, log="yes") == {
+        "error": "log must be 0 (JobDetail without the job's log) or 1 (with it, the default)"}
+    del store.pod_logs[(NS, job_id)]  # the Pod is gone: the init's copy on the storage
+    day = store.objects[(NS, job_id)]["metadata"]["creationTimestamp"]
+    stored = tmp_path / "work" / "alice" / "jobs" / f"{day[2:4]}{day[5:7]}{day[8:10]}" / job_id / "logs"
+    stored.mkdir(parents=True)
+    (stored / "joblog.txt").write_text("hello\nbye\n")
+    assert (await op(client, "JobDetail", job_id))["log"] == "hello\nbye\n"
+
+
 async def test_killing_a_job_being_killed_succeeds(client: Client) -> None:
     job_id = (await submit(client))["jobId"]
     await op(client, "KillJob", job_id)
