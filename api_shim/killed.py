@@ -7,9 +7,10 @@ from typing import Any, Final
 
 from api_shim.kill_index import Killed
 from api_shim.records import JobRecord
+from dlws_contract import phases
 from dlws_contract.kill_record import KilledJob
 
-KILLED: Final = "killed"  # DLWS's jobStatus of a killed job
+KILLED: Final = phases.KILLED_STATUS  # DLWS's jobStatus of a killed job
 
 
 def kill_reason(killed: Killed) -> str:

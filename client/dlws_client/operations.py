@@ -16,10 +16,12 @@ from dlws_client.retry import Backoff
 from dlws_client.transport import IDEMPOTENCY_HEADER, REPLAYED_HEADER, Answer, Transport
 
 # JobDetail's jobStatus words, in a job's order (api_shim/detail.py; DLWS's words). A
-# killed job shows "killing" until it is gone, then JobDetail no longer finds it.
-STATUSES: Tuple[str, ...] = ("queued", "scheduling", "running", "finished", "failed", "killing", "error")
+# killed job, and every job below it, shows "killed" from its kill on (the kill's record),
+# as long as ended jobs are kept.
+STATUSES: Tuple[str, ...] = ("queued", "scheduling", "running", "finished", "failed", "killing", "killed",
+                             "error")
 # A job with one of these never shows another (but for being gone).
-ENDED: FrozenSet[str] = frozenset({"finished", "failed", "killing", "error"})
+ENDED: FrozenSet[str] = frozenset({"finished", "failed", "killing", "killed", "error"})
 KILL_OK = "Success, the job is scheduled to be terminated."
 # The API's rule for keys: 1 to 255 visible ASCII characters.
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -118,8 +120,7 @@ def wanted_statuses(status: Statuses) -> FrozenSet[str]:
     wanted = frozenset([status] if isinstance(status, str) else status)
     unknown = sorted(wanted - set(STATUSES))
     if unknown or not wanted:
-        hint = " (a killed job shows 'killing' until it is gone)" if "killed" in unknown else ""
-        raise ValueError(f"unknown status {', '.join(map(repr, unknown))}{hint}: "
+        raise ValueError(f"unknown status {', '.join(map(repr, unknown))}: "
                          f"JobDetail answers {', '.join(STATUSES)}")
     return wanted
 

@@ -56,7 +56,7 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
         name=str(meta.get("name") or ""),
         parent=(meta.get("labels") or {}).get(resource.LABEL_PARENT) or None,
         job_name=str(spec.get("jobName") or NONE),
-        status=("killed" if status.get("phase") == kill_record.KILLED_PHASE
+        status=(phases.KILLED_STATUS if status.get("phase") == kill_record.KILLED_PHASE
                 else phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp")))),
         ip=str(status.get("podIP") or NONE),
         gpus=str(gpus if gpus is not None else 0),  # the CRD's default
