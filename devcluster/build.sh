@@ -5,7 +5,7 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
 #                             from k8s.io/kubernetes          (wrapper module: staging replaces)
 #   kube-proxy                from k8s.io/kubernetes          (the same build; for IN_CLUSTER=1)
-#   coredns                   from github.com/coredns/coredns (go install; for IN_CLUSTER=1)
+#   coredns                   from github.com/coredns/coredns (go install; cluster DNS of the real node)
 #   kwok                      from sigs.k8s.io/kwok           (go install, no replaces)
 # and the parts of a real node (NODE=real):
 #   kubelet                   from k8s.io/kubernetes          (the same wrapper build)

@@ -35,12 +35,16 @@ CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-sche
 # What runs the nodes: kwok fakes them (fast, thousands of pods, no process ever runs);
 # a real node runs each Pod's containers.
 NODE_KINDS = {"kwok": ("kwok",), "real": ("containerd", "kubelet")}
-# Services for pods (in_cluster, on a real node): ClusterIPs and cluster DNS.
-SERVICES = ("kube-proxy", "coredns")
+# Cluster DNS runs beside every real node (a distributed job's Pods find each other by
+# name); kube-proxy only with Services for pods (in_cluster): ClusterIPs.
+DNS = ("coredns",)
+PROXY = ("kube-proxy",)
+SERVICES = PROXY + DNS
 
 
 def components_of(node_kind: str, in_cluster: bool = False) -> tuple[str, ...]:
-    return CONTROL_PLANE + NODE_KINDS[node_kind] + (SERVICES if in_cluster else ())
+    return (CONTROL_PLANE + NODE_KINDS[node_kind] + (DNS if node_kind == "real" else ())
+            + (PROXY if in_cluster else ()))
 
 # Generous deadlines: on 2 busy cores the API server alone can take tens of seconds.
 START_TIMEOUT = 120.0
@@ -384,7 +388,8 @@ class _Starter:
         crd_names = self._install_crds(b, crds_dir, api, apiserver)
 
         kcm = self._start("kube-controller-manager",
-                          components.kube_controller_manager(b, layout, keys, ports, in_cluster))
+                          components.kube_controller_manager(b, layout, keys, ports, in_cluster,
+                                                             real_node=node_kind == "real"))
         self._wait("kube-controller-manager", "kube-controller-manager /healthz", kcm,
                    lambda: _http_ok(f"https://127.0.0.1:{ports.controller_manager}/healthz"))
 
@@ -398,7 +403,7 @@ class _Starter:
             self._start_real_node(plan, b, keys, server, api, all_ports, in_cluster)
             node_names, host_address = [pki.REAL_NODE_NAME], plan.node_ip
             if in_cluster:
-                self._start_services(plan, b, api, all_ports)
+                self._start_proxy(plan, b, api, all_ports)
         else:
             node_names = self._start_kwok(b, ports, api, node_count)
 
@@ -439,10 +444,13 @@ class _Starter:
                          ports: dict[str, int], in_cluster: bool) -> None:
         ports["kubelet"], ports["kubelet_healthz"] = free_ports(2)
         self.step = f"preparing the real node (bridge {plan.bridge}, pods in {plan.subnet})"
+        # Pods ask CoreDNS on the bridge itself, or with kube-proxy through the kube-dns
+        # Service, as on other clusters.
         self._timed("node-setup", lambda: real_node.prepare(
             plan, b, keys, server, PAUSE_IMAGE.ref, (ports["kubelet"], ports["kubelet_healthz"]),
             service_cidr=components.SERVICE_CIDR if in_cluster else None,
-            cluster_dns=services.DNS_IP if in_cluster else None))
+            cluster_dns=services.DNS_IP if in_cluster else plan.node_ip))
+        self._start_dns(plan, b, ports)
         env = real_node.runtime_env(b)
         containerd = self._start("containerd", real_node.containerd_argv(plan, b), env=env)
         self._wait("containerd", f"containerd at {plan.containerd_socket}", containerd,
@@ -453,24 +461,31 @@ class _Starter:
         self._wait("nodes", f"node {pki.REAL_NODE_NAME} to be Ready", kubelet,
                    lambda: nodes.is_ready(api, pki.REAL_NODE_NAME))
 
-    def _start_services(self, plan: real_node.NodePlan, b: Binaries, api: Api, ports: dict[str, int]) -> None:
-        """kube-proxy and CoreDNS, and the kube-dns Service in front of CoreDNS."""
-        names = ("kube_proxy_healthz", "kube_proxy_metrics", "coredns_ready", "coredns_health")
+    def _start_dns(self, plan: real_node.NodePlan, b: Binaries, ports: dict[str, int]) -> None:
+        """CoreDNS on the bridge's address, answering before any pod can start."""
+        names = ("coredns_ready", "coredns_health")
         ports.update(zip(names, free_ports(len(names))))
-        proxy_config, corefile = services.write_configs(
-            plan.dir, self.layout.kubeconfig, str(plan.subnet), plan.node_ip, ports)
-        env = real_node.runtime_env(b)
-        proxy = self._start("kube-proxy", services.kube_proxy_argv(b, proxy_config), env=env)
-        self._wait("kube-proxy", "kube-proxy /healthz", proxy,
-                   lambda: _http_ok(f"http://127.0.0.1:{ports['kube_proxy_healthz']}/healthz"))
-        coredns = self._start("coredns", services.coredns_argv(b, corefile), env=env)
+        corefile = services.write_corefile(plan.dir, self.layout.kubeconfig, plan.node_ip, ports)
+        coredns = self._start("coredns", services.coredns_argv(b, corefile), env=real_node.runtime_env(b))
         self._wait("coredns", "CoreDNS /ready", coredns,
                    lambda: _http_ok(f"http://127.0.0.1:{ports['coredns_ready']}/ready"))
+        self._wait("cluster-dns", f"kubernetes.default.svc to resolve at {plan.node_ip}", coredns,
+                   lambda: services.resolves(f"kubernetes.default.svc.{services.CLUSTER_DOMAIN}", plan.node_ip))
+
+    def _start_proxy(self, plan: real_node.NodePlan, b: Binaries, api: Api, ports: dict[str, int]) -> None:
+        """kube-proxy, and the kube-dns Service in front of CoreDNS."""
+        names = ("kube_proxy_healthz", "kube_proxy_metrics")
+        ports.update(zip(names, free_ports(len(names))))
+        proxy_config = services.write_proxy_config(plan.dir, self.layout.kubeconfig, str(plan.subnet),
+                                                   plan.node_ip, ports)
+        proxy = self._start("kube-proxy", services.kube_proxy_argv(b, proxy_config), env=real_node.runtime_env(b))
+        self._wait("kube-proxy", "kube-proxy /healthz", proxy,
+                   lambda: _http_ok(f"http://127.0.0.1:{ports['kube_proxy_healthz']}/healthz"))
         self.step = "creating the kube-dns Service"
         for path, obj in services.dns_objects(plan.node_ip):
             api.create(path, obj)
         # Pods may start at once: the Service's name must resolve through its ClusterIP.
-        self._wait("cluster-dns", "kubernetes.default.svc to resolve at the kube-dns Service", coredns,
+        self._wait("cluster-dns", "kubernetes.default.svc to resolve at the kube-dns Service", proxy,
                    lambda: services.resolves(f"kubernetes.default.svc.{services.CLUSTER_DOMAIN}"))
 
     def _timed(self, name: str, fn: Callable[[], Any]) -> Any:

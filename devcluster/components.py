@@ -36,12 +36,13 @@ CONTROLLERS = (
     "root-ca-certificate-publisher-controller",
     "resourcequota-controller",
 )
-# With the add-on running in the cluster (IN_CLUSTER=1): its Deployments and the
-# EndpointSlices of its Services.
+# On a real node: the EndpointSlices of Services, from which CoreDNS answers (the
+# headless Service of a distributed job names its Pods).
+REAL_NODE_CONTROLLERS = ("endpointslice-controller",)
+# With the add-on running in the cluster (IN_CLUSTER=1): its Deployments.
 IN_CLUSTER_CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
-    "endpointslice-controller",
 )
 
 # kwok's stock Stages, relative to its stage dir, plus ours.
@@ -133,8 +134,9 @@ def kube_apiserver(b: Binaries, layout: Layout, pki: Pki, ports: Ports, address:
 
 
 def kube_controller_manager(b: Binaries, layout: Layout, pki: Pki, ports: Ports,
-                            in_cluster: bool = False) -> list[str]:
-    controllers = CONTROLLERS + (IN_CLUSTER_CONTROLLERS if in_cluster else ())
+                            in_cluster: bool = False, real_node: bool = False) -> list[str]:
+    controllers = (CONTROLLERS + (REAL_NODE_CONTROLLERS if real_node or in_cluster else ())
+                   + (IN_CLUSTER_CONTROLLERS if in_cluster else ()))
     return [
         b.path("kube-controller-manager"),
         f"--kubeconfig={layout.kubeconfig}",

@@ -215,7 +215,7 @@ def cni_config(plan: NodePlan, service_cidr: str | None = None) -> dict[str, Any
 
 def kubelet_config(plan: NodePlan, pki: Pki, port: int, healthz_port: int,
                    cluster_dns: str | None = None) -> dict[str, Any]:
-    """cluster_dns: the kube-dns Service's address when the cluster runs DNS for pods."""
+    """cluster_dns: where pods ask for names (CoreDNS on the bridge, or the kube-dns Service)."""
     dns: dict[str, Any] = {"clusterDNS": [cluster_dns], "clusterDomain": "cluster.local"} if cluster_dns else {}
     return {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",

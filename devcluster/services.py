@@ -1,4 +1,4 @@
-"""Services inside the cluster (IN_CLUSTER=1): kube-proxy and CoreDNS on the real node.
+"""Cluster DNS for every real node (CoreDNS), and with IN_CLUSTER=1 Services (kube-proxy).
 
 Both run as processes on this machine, like the rest of the control plane:
 - kube-proxy (nftables mode) turns ClusterIPs into DNAT rules in its own nftables tables
@@ -8,9 +8,11 @@ Both run as processes on this machine, like the rest of the control plane:
   through the bridge (bridge-nf-call-iptables). Where that is off, kube-proxy masquerades
   all Service traffic instead, so replies come back through this machine, and the shim
   sees every job's calls as the node's;
-- CoreDNS answers cluster.local names from the API server on the bridge's address, behind
-  the usual `kube-system/kube-dns` Service at DNS_IP. It forwards nothing: a name outside
-  the cluster gets no answer, and nothing a pod sends leaves the machine.
+- CoreDNS answers cluster.local names from the API server on the bridge's address: each
+  real node's own, so clusters side by side each have theirs. Pods ask it there directly;
+  with kube-proxy, through the usual `kube-system/kube-dns` Service at DNS_IP. It forwards
+  nothing: a name outside the cluster gets no answer, and nothing a pod sends leaves the
+  machine.
 
 kube-proxy's tables are one per machine, so one in-cluster devcluster runs at a time.
 """
@@ -136,16 +138,21 @@ def resolves(name: str, server: str = DNS_IP, timeout: float = 1.0) -> bool:
     return bool(flags & 0x000F == 0 and answers > 0)
 
 
-def write_configs(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: str,
-                  ports: dict[str, int]) -> tuple[Path, Path]:
-    """kube-proxy's config and CoreDNS's Corefile under the node's directory."""
+def write_proxy_config(node_dir: Path, kubeconfig: Path, pod_subnet: str, node_ip: str,
+                       ports: dict[str, int]) -> Path:
+    """kube-proxy's config under the node's directory."""
     proxy = node_dir / "kube-proxy.yaml"
     proxy.write_text(yaml.safe_dump(kube_proxy_config(
         kubeconfig, pod_subnet, node_ip, ports["kube_proxy_healthz"], ports["kube_proxy_metrics"],
         masquerade_all=not bridge_netfilter())))
+    return proxy
+
+
+def write_corefile(node_dir: Path, kubeconfig: Path, node_ip: str, ports: dict[str, int]) -> Path:
+    """CoreDNS's Corefile under the node's directory."""
     core = node_dir / "Corefile"
     core.write_text(corefile(node_ip, kubeconfig, ports["coredns_ready"], ports["coredns_health"]))
-    return proxy, core
+    return core
 
 
 def check_machine() -> None:

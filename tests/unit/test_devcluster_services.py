@@ -1,10 +1,11 @@
-"""kube-proxy's and CoreDNS's configuration for in-cluster Services: pure functions."""
+"""kube-proxy's and CoreDNS's configuration (CoreDNS on every real node): pure functions."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from devcluster import components, services
 from devcluster.binaries import Binaries
+from devcluster.cluster import components_of
 from devcluster.layout import Layout
 from devcluster.pki import Pki
 
@@ -49,3 +50,14 @@ def test_the_api_server_listens_where_pods_reach_it_only_in_cluster() -> None:
     kcm = components.kube_controller_manager(b, layout, pki, ports, in_cluster=True)
     controllers = next(a for a in kcm if a.startswith("--controllers=")).split("=", 1)[1].split(",")
     assert {"deployment-controller", "replicaset-controller", "endpointslice-controller"} <= set(controllers)
+
+
+def test_every_real_node_has_cluster_dns_and_only_in_cluster_kube_proxy() -> None:
+    assert "coredns" in components_of("real") and "kube-proxy" not in components_of("real")
+    assert {"coredns", "kube-proxy"} <= set(components_of("real", in_cluster=True))
+    assert "coredns" not in components_of("kwok")
+    b, layout, pki = Binaries(Path("/b")), Layout.at("/s"), Pki(Path("/p"))
+    kcm = components.kube_controller_manager(b, layout, pki, components.Ports(1, 2, 3, 4, 5, 6), real_node=True)
+    controllers = next(a for a in kcm if a.startswith("--controllers=")).split("=", 1)[1].split(",")
+    # CoreDNS answers a headless Service's names from its EndpointSlices
+    assert "endpointslice-controller" in controllers and "deployment-controller" not in controllers
