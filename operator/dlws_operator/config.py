@@ -59,6 +59,9 @@ class OperatorConfig:
     # its family Secret and kill records once its whole family is gone (cleanup.py); a
     # DLWSJob's own spec.ttlSecondsAfterFinished overrides it. None: kept until deleted.
     ttl_seconds_after_finished: int | None = None
+    # A job's interactivePorts get a NodePort Service (a port on every node, beyond the
+    # cluster) instead of a headless one (dlws_contract/endpoints.py). Off by default.
+    node_ports: bool = False
 
     @property
     def has_storage(self) -> bool:
@@ -87,6 +90,7 @@ class OperatorConfig:
             **storage(),
             shm_size=shm_size(),
             ttl_seconds_after_finished=ttl(),
+            node_ports=flag("DLWS_OPERATOR_NODE_PORTS"),
         )
 
 
@@ -100,6 +104,15 @@ def storage() -> dict[str, str]:
     if claim and host_path:
         raise ValueError("set DLWS_OPERATOR_STORAGE_CLAIM or DLWS_OPERATOR_STORAGE_HOST_PATH, not both")
     return {"storage_claim": claim, "storage_host_path": host_path.rstrip("/") or host_path}
+
+
+def flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
 
 
 def ttl() -> int | None:

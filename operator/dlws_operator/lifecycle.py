@@ -20,7 +20,7 @@ from dlws_contract import kube_api, phases, resource
 from dlws_contract.compute import effective_resources
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating, server_message
 from dlws_contract.spec import job_spec
-from dlws_operator import decisions, metrics, pod_spec
+from dlws_operator import decisions, metrics, pod_spec, service_spec
 from dlws_operator.ancestry import check_chain
 from dlws_operator.decisions import JobEvent, Mirror, Notice, PodLost, Refuse, Run, WaitForRoom
 from dlws_operator.event_poster import post_event
@@ -92,6 +92,7 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         metrics.JOB_PHASES.set(job.uid, phases.KILLING)
         patch.status.update(withheld)
         return
+    await ensure_endpoints(body, patch, memo)
     try:
         made = await memo.kube.create(core_path(job.namespace, "pods"), pod)
     except ApiException as exc:
@@ -114,6 +115,20 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
             return
     # status.podName is written with the pod's first mirrored status (mirror_pod), not
     # here: for a child job that is one status write and one watch event fewer.
+
+
+async def ensure_endpoints(body: kopf.Body, patch: kopf.Patch, memo: Runtime) -> None:
+    """A job with interactivePorts gets its Service (service_spec.py) before its Pod, so its
+    name answers from the Pod's first moment; with node ports, their numbers in status."""
+    service = service_spec.build_service(body, node_ports=memo.config.node_ports)
+    if service is None:
+        return
+    meta = service["metadata"]
+    made = await memo.kube.create(core_path(meta["namespace"], "services"), service)
+    if made is None:  # an earlier run's (a retry), or a name taken: then the job has no endpoint by name
+        made = await memo.kube.get(core_path(meta["namespace"], "services", meta["name"]))
+    if memo.config.node_ports and made is not None and resource.owned_by(made, body["metadata"]["uid"]):
+        patch.status["nodePorts"] = service_spec.node_ports_of(made)
 
 
 def wait_for_quota(body: kopf.Body, patch: kopf.Patch, memo: Runtime, wait: WaitForRoom, retry: int) -> NoReturn:

@@ -75,14 +75,20 @@ async def test_each_job_s_submissions_are_its_children_and_die_with_it(
         return str(got[0]) if handler == "success" else None
     ip = await eventually(child_ip, timeout=120, interval=1.0, what=f"GetJobIP of {child}")
 
-    fetch = f"import requests; print(requests.get('http://{ip}:8080/', timeout=5).text)"
+    # By its Pod address, and by its Service's name (JobDetail's endpoints; cluster DNS).
+    status, detail = await call_from(real_cluster, root, "JobDetail", jobId=child, log=0)
+    (endpoint,) = detail["endpoints"]
+    assert endpoint["address"] == f"{ip}:8080" and endpoint["serviceName"].endswith(f".{ns}.svc.cluster.local")
+    for address in (f"{ip}:8080", endpoint["serviceAddress"]):
+        fetch = f"import requests; print(requests.get('http://{address}/', timeout=5).text)"
 
-    async def answer() -> str | None:
-        result = await asyncio.to_thread(
-            real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--", "python3", "-",
-            input=fetch, check=False)
-        return result.stdout.strip() if result.returncode == 0 else None
-    assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} answering") == f"hello from {child}"
+        async def answer() -> str | None:
+            result = await asyncio.to_thread(
+                real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--", "python3", "-",
+                input=fetch, check=False)
+            return result.stdout.strip() if result.returncode == 0 else None
+        assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} at {address}") == \
+            f"hello from {child}"
 
     below = {child, grandchild, great}
     await eventually(lambda: _reported(real_cluster, ns, root.name, "UP", below), timeout=60, what="all up")
