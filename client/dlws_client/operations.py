@@ -62,8 +62,11 @@ def submit(transport: Transport, params: Mapping[str, Any],
     return body, answer.headers.get(REPLAYED_HEADER, "").lower() == "true"
 
 
-def detail(transport: Transport, job_id: str, *, deadline: Optional[float] = None) -> Dict[str, Any]:
-    return reply("JobDetail", transport.call("JobDetail", {"jobId": job_id}, deadline=deadline))
+def detail(transport: Transport, job_id: str, *, deadline: Optional[float] = None,
+           log: bool = True) -> Dict[str, Any]:
+    """JobDetail; log=False leaves out the job's log (and the API's read of it)."""
+    params: Dict[str, Any] = {"jobId": job_id} if log else {"jobId": job_id, "log": "0"}
+    return reply("JobDetail", transport.call("JobDetail", params, deadline=deadline))
 
 
 def job_ip(transport: Transport, job_id: str, wait: float = 0.0) -> Dict[str, Any]:
@@ -135,7 +138,8 @@ def wait_until(transport: Transport, job_id: str, status: Statuses, timeout: flo
     last: Optional[Dict[str, Any]] = None
     while True:
         # Reading the status may be retried, but not for longer than the wait has left.
-        last = detail(transport, job_id, deadline=max(end - transport.clock(), 0.0))
+        # Polls read the status only: the log, once the status is reached, by detail().
+        last = detail(transport, job_id, deadline=max(end - transport.clock(), 0.0), log=False)
         now = last.get("jobStatus")
         if now in wanted:
             return last
