@@ -269,7 +269,7 @@ async def readyz(request: web.Request) -> web.StreamResponse:
     if request.app[SHUTDOWN].begun:  # the Service drops this replica; it still serves (shutdown.py)
         return web.json_response({"status": "shutting down"}, status=503)
     pods = request.app[CALLERS].pods
-    if request.app[INDEX].synced and (pods is None or pods.synced):
+    if request.app[INDEX].synced and request.app[KILLS].synced and (pods is None or pods.synced):
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "loading the job index"}, status=503)
 
