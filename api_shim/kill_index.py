@@ -43,6 +43,10 @@ class KillIndex:
             if known is None or record.killed_at < known.record.killed_at:
                 self._jobs[(record.namespace, job.name)] = Killed(job, record)
 
+    def clear(self) -> None:
+        self._records.clear()
+        self._jobs.clear()
+
     def drop(self, namespace: str, killed: str) -> None:
         old = self._records.pop((namespace, killed), None)
         if old is None:
@@ -64,8 +68,7 @@ class _Feed:
         self.index = index
 
     def replace_all(self, objects: list[KillRecord | None]) -> None:
-        self.index._records.clear()
-        self.index._jobs.clear()
+        self.index.clear()
         for record in objects:
             if record is not None:
                 self.index.add(record)
