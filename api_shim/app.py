@@ -13,7 +13,8 @@ from api_shim.callers import Callers
 from api_shim.errors import error_middleware
 from api_shim.index_watch import index_watcher
 from api_shim.job_index import JobIndex
-from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.keys import ADMISSION, CALLERS, INDEX, KILLS, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.kill_index import KillIndex, kill_watcher
 from api_shim.kube_store import KubeJobStore
 from api_shim.limits import FamilyLimits
 from api_shim.metrics import Metrics, metrics_middleware
@@ -31,7 +32,9 @@ async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
     api = await new_api_client(settings.kubeconfig)
     try:
         app[STORE] = KubeJobStore(Kube(api, settings.k8s_timeout))
-        watches = [index_watcher(api, index, namespace=settings.namespace, request_timeout=settings.k8s_timeout).run()]
+        watches = [index_watcher(api, index, namespace=settings.namespace, request_timeout=settings.k8s_timeout).run(),
+                   kill_watcher(api, app[KILLS], namespace=settings.namespace,
+                                request_timeout=settings.k8s_timeout).run()]
         if pods is not None:
             watches.append(pod_watcher(api, pods, namespace=settings.namespace,
                                        request_timeout=settings.k8s_timeout).run())
@@ -49,7 +52,8 @@ async def kubernetes_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def init_app(settings: Settings, *, store: JobStore | None = None,
-                   index: JobIndex | None = None, pods: PodIndex | None = None) -> web.Application:
+                   index: JobIndex | None = None, pods: PodIndex | None = None,
+                   kills: KillIndex | None = None) -> web.Application:
     """The shim. Without `store`, it talks to the cluster the settings name and watches
     feed the indexes; tests of the HTTP layer pass an in-memory store and the index it
     feeds instead, and the Pods they mean to call from (none by default)."""
@@ -75,6 +79,9 @@ async def init_app(settings: Settings, *, store: JobStore | None = None,
     app[METRICS] = metrics
     app[ADMISSION] = Admission(FamilyLimits.from_settings(settings), metrics.limit_rejections)
     app[INDEX] = JobIndex() if index is None else index
+    app[KILLS] = kills if kills is not None else KillIndex()
+    if store is not None and kills is None:
+        app[KILLS].synced = True  # an in-memory store without kill records
     if pods is None and settings.caller_lookup:
         pods = PodIndex()
         pods.synced = store is not None  # no Pods to watch beside an in-memory store

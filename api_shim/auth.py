@@ -57,6 +57,10 @@ class Call:
         """A caller's value fit to repeat in an answer: never the token, never huge."""
         return value.replace(self._token, REDACTED)[:256] if self._token else value[:256]
 
+    def redact(self, text: str) -> str:
+        """Text a job made (its log) without the family token it may have printed."""
+        return text.replace(self._token, REDACTED) if self._token else text
+
     def carries_token(self) -> bool:
         """Whether any parameter other than familyToken holds the token (e.g. an env
         value): it would then be written into a DLWSJob spec."""

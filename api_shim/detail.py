@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from dlws_contract import phases, resource
+from dlws_contract import endpoints, phases, resource
 from dlws_contract.spec import RESOURCE_FIELDS, InvalidJob
 from dlws_contract.storage import created_day, storage_paths
 
@@ -54,6 +54,19 @@ def status_detail(status: Mapping[str, Any]) -> list[dict[str, Any]]:
     }]
 
 
+def job_endpoints(meta: Mapping[str, Any], ports: list[int], pod_ip: str | None,
+                  node_ports: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per interactive port: the Pod's address (once it has one), the job's Service by its
+    DNS name (dlws_contract.endpoints: the same while the job lives), and the node port
+    when the cluster turns them on."""
+    name, namespace = str(meta.get("name", "")), str(meta.get("namespace", ""))
+    dns = endpoints.dns_name(name, namespace)
+    by_port = {int(n["port"]): int(n["nodePort"]) for n in node_ports if n.get("port") and n.get("nodePort")}
+    return [{"port": p, "address": f"{pod_ip}:{p}" if pod_ip else None, "podIP": pod_ip,
+             "serviceName": dns, "serviceAddress": f"{dns}:{p}",
+             **({"nodePort": by_port[p]} if p in by_port else {})} for p in ports]
+
+
 def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
@@ -76,7 +89,7 @@ def job_detail(obj: Mapping[str, Any]) -> dict[str, Any]:
         "parentJobId": labels.get(resource.LABEL_PARENT),
         "rootJobId": labels.get(resource.LABEL_ROOT, meta.get("name")),
         "podIP": pod_ip,
-        "endpoints": [{"port": p, "address": f"{pod_ip}:{p}"} for p in ports] if pod_ip else [],
+        "endpoints": job_endpoints(meta, ports, pod_ip, status.get("nodePorts") or []),
         "errorMsg": (status.get("message") or "") if phase == phases.FAILED else "",
         # DLWS marked the jobs a user submitted (roots) as parents of their families.
         "isParent": 0 if resource.LABEL_PARENT in labels else 1,

@@ -54,6 +54,24 @@ class JobIndex:
         (key,) = roots
         return self._jobs[key]
 
+    def subtree(self, namespace: str, name: str) -> list[JobRecord]:
+        """The job and every job of its family below it, nearest first ([] if not held).
+        A scan of the index: done once per KillJob, not per request."""
+        top = self.get(namespace, name)
+        if top is None:
+            return []
+        children: dict[str, list[JobRecord]] = {}
+        for job in self._jobs.values():
+            if job.parent and job.namespace == namespace and job.family == top.family:
+                children.setdefault(job.parent, []).append(job)
+        found, seen = [top], {top.name}
+        for job in found:  # breadth first; grows as it goes
+            for child in children.get(job.name, []):
+                if child.name not in seen:
+                    seen.add(child.name)
+                    found.append(child)
+        return found
+
     def live_count(self, digest: str, namespace: str) -> int:
         return self._live[(digest, namespace)]
 

@@ -11,7 +11,7 @@ import aiohttp
 from kubernetes.aio.client.exceptions import ApiException
 
 from api_shim.store import Deleted, Exists, Rejected, Unavailable
-from dlws_contract.kube_api import Kube, job_path, server_message
+from dlws_contract.kube_api import Kube, core_path, job_path, server_message
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +75,23 @@ class KubeJobStore:
         except (ApiException, *_TRANSPORT_ERRORS) as e:
             _unavailable(e, "deleting a job")
         return Deleted.ACCEPTED if deleted else Deleted.GONE
+
+    async def record_kill(self, namespace: str, body: Mapping[str, Any]) -> None:
+        try:
+            await self.kube.create(core_path(namespace, "configmaps"), body)  # None: made already
+        except (ApiException, *_TRANSPORT_ERRORS) as e:
+            _unavailable(e, "recording a kill")
+
+    async def read_log(self, namespace: str, pod: str, container: str, tail_lines: int) -> bytes | None:
+        try:
+            return await self.kube.read_bytes(core_path(namespace, "pods", pod) + "/log",
+                                              query=[("container", container), ("tailLines", tail_lines)])
+        except ApiException as e:
+            if e.status in (400, 500, 502, 503):
+                # A container not started yet, or a node whose kubelet does not answer
+                # (kwok's): nothing to show; the storage's copy is for after the Pod.
+                log.debug("no log of pod %s/%s: HTTP %s %s", namespace, pod, e.status, server_message(e)[:200])
+                return b""
+            _unavailable(e, "reading a job's log")
+        except _TRANSPORT_ERRORS as e:
+            _unavailable(e, "reading a job's log")

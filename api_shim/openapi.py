@@ -14,6 +14,7 @@ from api_shim import idempotency
 from api_shim.settings import Settings
 from dlws_contract import spec
 from dlws_contract.distributed import MAX_COUNT
+from dlws_contract.job_log import LOG_BYTES, LOG_LINES
 from dlws_contract.quantity import MAX_LENGTH as quantity_max, QUANTITY_PATTERN
 
 _ERROR: Final = {"type": "object", "required": ["error"],
@@ -174,7 +175,16 @@ def _paths() -> dict[str, Any]:
             "userName": {"type": "string"}, "userId": {"type": "integer"},
             "jobStatus": {"type": "string",
                           "enum": ["queued", "scheduling", "running", "finished", "failed",
-                                   "killing", "error"]},
+                                   "killing", "killed", "error"]},
+            "killedAt": {"type": "string", "format": "date-time",
+                         "description": "A killed job: when the kill was made."},
+            "killedBy": {"type": "string", "description": "A killed job: the job KillJob named (itself or "
+                                                          "a job above it)."},
+            "log": {"type": "string",
+                    "description": f"The end of what the job's cmd printed: its last {LOG_LINES} lines, at most "
+                                   f"{LOG_BYTES // 1024} KiB, cut at a line start; from its Pod while it "
+                                   "exists, then from <jobPath>/logs/joblog.txt on the job storage. "
+                                   "Left out with log=0."},
             "jobStatusDetail": {"type": "array", "items": {"type": "object"}},
             "jobType": {"type": "string"},
             "jobTime": {"type": "string", "format": "date-time"},
@@ -183,7 +193,13 @@ def _paths() -> dict[str, Any]:
             "rootJobId": {"type": "string"},
             "podIP": {"type": "string", "nullable": True},
             "endpoints": {"type": "array", "items": {"type": "object", "properties": {
-                "port": {"type": "integer"}, "address": {"type": "string"}}}},
+                "port": {"type": "integer"},
+                "address": {"type": "string", "nullable": True, "description": "<pod IP>:<port>, once it has one."},
+                "podIP": {"type": "string", "nullable": True},
+                "serviceName": {"type": "string",
+                                "description": "The job's Service's DNS name: the same while the job lives."},
+                "serviceAddress": {"type": "string", "description": "<serviceName>:<port>"},
+                "nodePort": {"type": "integer", "description": "Only where the cluster turns node ports on."}}}},
             "errorMsg": {"type": "string"},
             "isParent": {"type": "integer", "enum": [0, 1]},
         },
@@ -202,7 +218,9 @@ def _paths() -> dict[str, Any]:
                 "description": "'Success, the job is scheduled to be terminated.' or "
                                "'Cannot Kill the job. Job ID: <jobId>'"}}}),
         "JobDetail": _operation(
-            "JobDetail", "The DLWS-style detail of a job of the caller's family.", job_id,
+            "JobDetail", "The DLWS-style detail of a job of the caller's family.",
+            {**job_id, "log": {"type": "string", "enum": ["0", "1"],
+                               "description": "0: without the job's log (default 1)."}},
             ["jobId"], {"oneOf": [detail, _ERROR]}),
         "GetJobIP": _operation(
             "GetJobIP", "The pod IP of a job of the caller's family.",

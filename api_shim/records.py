@@ -37,6 +37,8 @@ class JobRecord:
     user_id: int
     group_id: int | None = None  # spec.gid: a root's own group (DLWS_GID), else the user id
     vc_name: str | None = None   # spec.vcName: the children's default
+    job_name: str = ""          # spec.jobName, and metadata.creationTimestamp: what a kill
+    created: str | None = None  # record keeps of each job it took (kill_record.py)
     # A distributed job's Pods: (role, index, IP or None) each, from status.pods.
     members: tuple[tuple[str, int, str | None], ...] = ()
 
@@ -143,6 +145,8 @@ def record_from_object(obj: Mapping[str, Any]) -> JobRecord:
         vc_name=str(vc_name) if vc_name else None,
         members=tuple((str(p.get("role", "")), int(p.get("index", 0)), p.get("podIP") or None)
                       for p in status.get("pods") or [] if isinstance(p, Mapping)),
+        job_name=str(spec.get("jobName") or ""),
+        created=meta.get("creationTimestamp") or None,
     )
 
 

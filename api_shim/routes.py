@@ -27,13 +27,15 @@ from api_shim.child_job import build_child
 from api_shim.detail import job_detail
 from api_shim.families import ChainKilled, Family
 from api_shim.job_address import job_address
-from api_shim.keys import ADMISSION, CALLERS, INDEX, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.job_log import job_log
+from api_shim.keys import ADMISSION, CALLERS, INDEX, KILLS, METRICS, SETTINGS, SHUTDOWN, STORE
+from api_shim.killed import applies, gone_detail, no_ip, with_kill
 from api_shim.params import read_params
 from api_shim.pod_index import PodIndex
-from api_shim.records import JobRecord, PodRecord
+from api_shim.records import JobRecord, PodRecord, is_job_id, record_from_object
 from api_shim.replies import Reply, app_error
-from api_shim.store import Deleted, Exists, Rejected
-from dlws_contract import phases, resource
+from api_shim.store import Deleted, Exists, Rejected, Unavailable
+from dlws_contract import kill_record, kube_api, phases, resource
 from dlws_contract.spec import InvalidJob, spec_from_parameters
 
 KILL_OK: Final = "Success, the job is scheduled to be terminated."
@@ -151,19 +153,53 @@ async def kill_job(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
     job = await call.family.find(job_id)
+    # The jobs the kill takes, as the index holds them before the delete.
+    taken = request.app[INDEX].subtree(job.namespace, job.name) if job is not None else []
     if job is None or await request.app[STORE].delete(job.namespace, job.name, job.uid) is Deleted.GONE:
         return Reply({"result": f"Cannot Kill the job. Job ID: {call.echo(job_id)}"},
                      outcome="app_error")
+    await record_kill(request, call.family, job, taken or [job])
     return Reply({"result": KILL_OK})
+
+
+async def record_kill(request: web.Request, family: Family, job: JobRecord, taken: list[JobRecord]) -> None:
+    """The kill's one write of ours (kill_record.py), made before KillJob answers, so a
+    JobDetail sent after the answer finds it. A record that cannot be written loses only
+    the "killed" answer of these jobs, not the kill: logged, not refused."""
+    jobs, left_out = kill_record.bounded(
+        kill_record.KilledJob(name=j.name, uid=j.uid, job_name=j.job_name, parent=j.parent, created=j.created)
+        for j in taken)
+    record = kill_record.KillRecord(namespace=job.namespace, killed=job.name, killed_at=kube_api.timestamp(),
+                                    family=family.digest, root=family.root.name, ttl=None, jobs=jobs,
+                                    left_out=left_out)
+    root = family.root
+    owner = None if root.name == job.name else {"metadata": {"name": root.name, "uid": root.uid}}
+    try:
+        await request.app[STORE].record_kill(job.namespace, kill_record.build_record(record, owner))
+    except Unavailable:
+        log.warning("job %s/%s was killed, but its kill record could not be written", job.namespace, job.name)
 
 
 async def job_detail_op(request: web.Request) -> web.StreamResponse:
     call = await authenticated(request)
     job_id = call.text("jobId")
+    with_log = call.text("log")
+    if with_log not in ("", "0", "1"):
+        return app_error("log must be 0 (JobDetail without the job's log) or 1 (with it, the default)")
     obj = await call.family.read(job_id)
+    kills = request.app[KILLS]
     if obj is None:
+        if is_job_id(job_id) and (killed := applies(kills.get(call.family.namespace, job_id),
+                                                    call.family.digest, None)):
+            return Reply(gone_detail(killed))
         return app_error(f"Could not find job with id {call.echo(job_id)}")
-    return Reply(job_detail(obj))
+    detail = job_detail(obj)
+    if with_log != "0":
+        text = await job_log(request.app[STORE], obj, request.app[SETTINGS].job_storage)
+        detail["log"] = call.redact(text)
+    if killed := applies(kills.get(call.family.namespace, job_id), call.family.digest, record_from_object(obj)):
+        detail = with_kill(detail, killed)
+    return Reply(detail)
 
 
 def wait_seconds(raw: object, bound: float) -> float:
@@ -201,6 +237,9 @@ async def get_job_ip(request: web.Request) -> web.StreamResponse:
     deadline = loop.time() + wait
     pods = request.app[CALLERS].pods  # None with the caller lookup off: the status alone
     job = await call.family.find(job_id)
+    if is_job_id(job_id) and (killed := applies(request.app[KILLS].get(call.family.namespace, job_id),
+                                                call.family.digest, job)):
+        return app_error(no_ip(killed))
     # A distributed job's answer is ps-0's address, and waits for every Pod's (IPs).
     while job is not None and ((address := job_address(job, pod_of(pods, job))) is None
                                or not job.members_have_ips):
@@ -244,7 +283,7 @@ async def readyz(request: web.Request) -> web.StreamResponse:
     if request.app[SHUTDOWN].begun:  # the Service drops this replica; it still serves (shutdown.py)
         return web.json_response({"status": "shutting down"}, status=503)
     pods = request.app[CALLERS].pods
-    if request.app[INDEX].synced and (pods is None or pods.synced):
+    if request.app[INDEX].synced and request.app[KILLS].synced and (pods is None or pods.synced):
         return web.json_response({"status": "ready"})
     return web.json_response({"status": "loading the job index"}, status=503)
 

@@ -74,6 +74,10 @@ class Settings:
     # Proxies in front of the shim whose X-Forwarded-For is believed, comma-separated
     # addresses or CIDRs ("": none, the header is ignored).
     trusted_proxies: str = ""
+    # The jobs' storage where the shim runs (the operator's storage, mounted read-only):
+    # JobDetail's log of a job whose Pod is gone is read from its copy there
+    # (job_log.py). "": such a job's log is empty.
+    job_storage: str = ""
 
     @property
     def gpu_type_names(self) -> frozenset[str]:
@@ -96,6 +100,8 @@ class Settings:
         for name in ("max_ip_wait", "shutdown_delay", "caller_wait"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.job_storage and not self.job_storage.startswith("/"):
+            raise ValueError(f"job_storage must be an absolute path, not {self.job_storage!r}")
         try:
             self.gpu_type_names
         except ValueError as exc:
@@ -136,6 +142,8 @@ _HELP = {
                    "seconds (default %(default)s)",
     "trusted_proxies": "addresses or CIDRs of proxies in front of the shim whose "
                        "X-Forwarded-For is believed, comma-separated (default: none)",
+    "job_storage": "the jobs' storage, mounted here read-only: JobDetail reads a job's log "
+                   "from it once its Pod is gone (default: none, that log is empty)",
 }
 
 

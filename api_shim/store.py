@@ -42,3 +42,12 @@ class JobStore(Protocol):
     async def delete(self, namespace: str, name: str, uid: str) -> Deleted:
         """Deletes the job with foreground propagation (its Pod and every descendant
         go first), only if it still has this uid."""
+
+    async def record_kill(self, namespace: str, body: Mapping[str, Any]) -> None:
+        """Stores a kill's record (kill_record.build_record): one create; a record of that
+        name already there (the same job killed twice) is kept. Raises Unavailable."""
+
+    async def read_log(self, namespace: str, pod: str, container: str, tail_lines: int) -> bytes | None:
+        """The last tail_lines lines a container of the Pod printed, through the API
+        server; None when there is no such Pod, b"" when it has printed nothing or
+        cannot say (not started, its node not answering). Raises Unavailable."""

@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import apimetrics, distributed, kill_cascade, latency, real_jobs, real_storage, report, scale, submit_ip, throughput
+from bench import (apimetrics, detail_log, distributed, kill_cascade, latency, real_jobs, real_storage, report, scale,
+                   submit_ip, throughput, ttl_sweep)
 from bench.context import Context, Measurement
 from bench.figures import Figure
 from bench.client import POOL, require_loopback
@@ -43,6 +44,8 @@ MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {
     "kill_cascade": kill_cascade.measure,
     "scale": scale.measure,
     "distributed": distributed.measure_kwok,
+    "detail_log": detail_log.measure,
+    "ttl_sweep": ttl_sweep.measure,
 }
 # On a cluster with a real node (--node real), where jobs are containers.
 REAL_NODE_MEASUREMENTS: dict[str, Callable[[Context], Awaitable[Measurement]]] = {

@@ -40,6 +40,10 @@ class Sizes:
     dist_rounds: int
     # Longest any one measurement may run (seconds): load is bounded in time.
     measurement_timeout: float
+    # 8. TTL sweep: children submitted over sweep_seconds, each with this TTL.
+    sweep_jobs: int = 2000
+    sweep_ttl: int = 60
+    sweep_seconds: float = 200.0
 
     @property
     def kill_family(self) -> int:
@@ -60,7 +64,7 @@ QUICK = Sizes(name="quick", latency_samples=30, latency_warmup=3,
               kill_children=5, kill_grandchildren=5, kill_rounds=1,
               scale_jobs=200, scale_family_size=50, scale_samples=30,
               real_answer_samples=5, real_kill_children=3, real_kill_grandchildren=6, real_kill_rounds=1,
-              dist_rounds=3, measurement_timeout=300.0)
+              dist_rounds=3, measurement_timeout=300.0, sweep_jobs=200, sweep_ttl=10, sweep_seconds=30.0)
 
 TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              throughput_clients=3, throughput_requests=6, throughput_rounds=1,
@@ -68,6 +72,6 @@ TINY = Sizes(name="tiny", latency_samples=4, latency_warmup=1,
              kill_children=2, kill_grandchildren=2, kill_rounds=1,
              scale_jobs=12, scale_family_size=6, scale_samples=4,
              real_answer_samples=2, real_kill_children=2, real_kill_grandchildren=2, real_kill_rounds=1,
-             dist_rounds=1, measurement_timeout=180.0)
+             dist_rounds=1, measurement_timeout=180.0, sweep_jobs=6, sweep_ttl=2, sweep_seconds=3.0)
 
 PRESETS = {s.name: s for s in (FULL, QUICK, TINY)}

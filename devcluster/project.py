@@ -21,8 +21,10 @@ JOBS_PATH = "/apis/dlworkspace.io/v1alpha1/namespaces/{ns}/dlwsjobs"
 
 
 def shim(info: ClusterInfo) -> Command:
-    """The shim where pods reach it: on a real node, at the bridge's address."""
-    return shim_command(info.kubeconfig, host=info.host_address, port=SHIM_PORT)
+    """The shim where pods reach it: on a real node, at the bridge's address, reading
+    finished jobs' logs from the jobs' storage (the operator's, below)."""
+    flags = ("--job-storage", str(Layout.at(info.state_dir).job_storage_dir)) if info.node_kind == "real" else ()
+    return shim_command(info.kubeconfig, host=info.host_address, port=SHIM_PORT, flags=flags)
 
 
 def shim_url(info: ClusterInfo) -> str:

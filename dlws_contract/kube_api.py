@@ -154,6 +154,16 @@ class Kube:
     async def get(self, path: str) -> Object | None:
         return await self._unless(404, "GET", path)
 
+    async def read_bytes(self, path: str, *, query: Query = ()) -> bytes | None:
+        """A GET whose answer is not JSON (a Pod's log); None if it is gone (404)."""
+        response = await send(self.api, "GET", path, query=query, timeout=self.timeout, accept="*/*")
+        data: bytes = await response.read()  # type: ignore[no-untyped-call]
+        if response.status == 404:
+            return None
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace"), data=None)
+        return data
+
     async def create(self, collection: str, body: Mapping[str, Any]) -> Object | None:
         """The object made; None if one of that name already existed."""
         return await self._unless(409, "POST", collection, body=body)

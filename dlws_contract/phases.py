@@ -18,6 +18,9 @@ _DLWS_STATUS: Final = {
     FAILED: "failed",
     KILLING: "killing",
 }
+# Not a phase: JobDetail's word for a job a kill took (the kill's record says so;
+# dlws_contract/kill_record.py), whether the garbage collector has removed it yet or not.
+KILLED_STATUS: Final = "killed"
 
 
 def job_status(phase: str | None, deleting: bool) -> str:

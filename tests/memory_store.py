@@ -13,15 +13,23 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from api_shim.job_index import JobIndex
+from api_shim.kill_index import KillIndex
 from api_shim.records import record_from_object
 from api_shim.store import Deleted, Exists, Rejected
 from dlws_contract import phases, resource
+from dlws_contract.kill_record import parse_record
 
 
 class MemoryJobStore:
     def __init__(self) -> None:
         self._index = JobIndex()
         self._index.synced = True
+        # Kill records (ConfigMaps in Kubernetes), fed into this index as they are made.
+        self.kills = KillIndex()
+        self.kills.synced = True
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        # What each Pod (namespace, name) has printed; a job without one has no Pod.
+        self.pod_logs: dict[tuple[str, str], bytes] = {}
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.calls: list[str] = []           # "read ns/name", "create ns/name", ...
         self.fail_next: Exception | None = None  # raised by the next call, once
@@ -97,6 +105,19 @@ class MemoryJobStore:
         if not self.index_lag:
             self._index.upsert(record_from_object(obj))
         return Deleted.ACCEPTED
+
+    async def record_kill(self, namespace: str, body: Mapping[str, Any]) -> None:
+        name = body["metadata"]["name"]
+        self._call(f"record {namespace}/{name}")
+        if (namespace, name) not in self.records:
+            self.records[(namespace, name)] = copy.deepcopy(dict(body))
+            if (record := parse_record(body)) is not None:
+                self.kills.add(record)
+
+    async def read_log(self, namespace: str, pod: str, container: str, tail_lines: int) -> bytes | None:
+        self._call(f"log {namespace}/{pod}")
+        printed = self.pod_logs.get((namespace, pod))
+        return None if printed is None else b"".join(printed.splitlines(keepends=True)[-tail_lines:])
 
     def mark_deleting(self, namespace: str, name: str) -> None:
         """A foreground delete begun by some other client, seen by the index at once."""

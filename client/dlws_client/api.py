@@ -89,9 +89,10 @@ class Job:
     def __repr__(self) -> str:
         return f"Job({self.id!r})"
 
-    def detail(self) -> Dict[str, Any]:
-        """JobDetail: jobStatus, podIP, parentJobId, jobParams, ..."""
-        return operations.detail(self.family.transport, self.id)
+    def detail(self, log: bool = True) -> Dict[str, Any]:
+        """JobDetail: jobStatus, podIP, parentJobId, jobParams, log (the end of its output;
+        log=False leaves it out), ..."""
+        return operations.detail(self.family.transport, self.id, log=log)
 
     def ip(self, wait: float = 0) -> str:
         """GetJobIP: the job's IP, waiting up to `wait` seconds for it; Refused if it has
@@ -105,6 +106,7 @@ class Job:
 
     def wait_until(self, status: Statuses, timeout: float) -> Dict[str, Any]:
         """Polls JobDetail until jobStatus is `status` (a word or a set of them: queued,
-        scheduling, running, finished, failed, killing, error) and returns that detail.
+        scheduling, running, finished, failed, killing, killed, error) and returns that detail
+        (without its log).
         WaitTimeout after `timeout` seconds; JobEnded if the job ends otherwise."""
         return operations.wait_until(self.family.transport, self.id, status, timeout)

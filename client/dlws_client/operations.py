@@ -16,10 +16,12 @@ from dlws_client.retry import Backoff
 from dlws_client.transport import IDEMPOTENCY_HEADER, REPLAYED_HEADER, Answer, Transport
 
 # JobDetail's jobStatus words, in a job's order (api_shim/detail.py; DLWS's words). A
-# killed job shows "killing" until it is gone, then JobDetail no longer finds it.
-STATUSES: Tuple[str, ...] = ("queued", "scheduling", "running", "finished", "failed", "killing", "error")
+# killed job, and every job below it, shows "killed" from its kill on (the kill's record),
+# as long as ended jobs are kept.
+STATUSES: Tuple[str, ...] = ("queued", "scheduling", "running", "finished", "failed", "killing", "killed",
+                             "error")
 # A job with one of these never shows another (but for being gone).
-ENDED: FrozenSet[str] = frozenset({"finished", "failed", "killing", "error"})
+ENDED: FrozenSet[str] = frozenset({"finished", "failed", "killing", "killed", "error"})
 KILL_OK = "Success, the job is scheduled to be terminated."
 # The API's rule for keys: 1 to 255 visible ASCII characters.
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -60,8 +62,11 @@ def submit(transport: Transport, params: Mapping[str, Any],
     return body, answer.headers.get(REPLAYED_HEADER, "").lower() == "true"
 
 
-def detail(transport: Transport, job_id: str, *, deadline: Optional[float] = None) -> Dict[str, Any]:
-    return reply("JobDetail", transport.call("JobDetail", {"jobId": job_id}, deadline=deadline))
+def detail(transport: Transport, job_id: str, *, deadline: Optional[float] = None,
+           log: bool = True) -> Dict[str, Any]:
+    """JobDetail; log=False leaves out the job's log (and the API's read of it)."""
+    params: Dict[str, Any] = {"jobId": job_id} if log else {"jobId": job_id, "log": "0"}
+    return reply("JobDetail", transport.call("JobDetail", params, deadline=deadline))
 
 
 def job_ip(transport: Transport, job_id: str, wait: float = 0.0) -> Dict[str, Any]:
@@ -118,8 +123,7 @@ def wanted_statuses(status: Statuses) -> FrozenSet[str]:
     wanted = frozenset([status] if isinstance(status, str) else status)
     unknown = sorted(wanted - set(STATUSES))
     if unknown or not wanted:
-        hint = " (a killed job shows 'killing' until it is gone)" if "killed" in unknown else ""
-        raise ValueError(f"unknown status {', '.join(map(repr, unknown))}{hint}: "
+        raise ValueError(f"unknown status {', '.join(map(repr, unknown))}: "
                          f"JobDetail answers {', '.join(STATUSES)}")
     return wanted
 
@@ -134,7 +138,8 @@ def wait_until(transport: Transport, job_id: str, status: Statuses, timeout: flo
     last: Optional[Dict[str, Any]] = None
     while True:
         # Reading the status may be retried, but not for longer than the wait has left.
-        last = detail(transport, job_id, deadline=max(end - transport.clock(), 0.0))
+        # Polls read the status only: the log, once the status is reached, by detail().
+        last = detail(transport, job_id, deadline=max(end - transport.clock(), 0.0), log=False)
         now = last.get("jobStatus")
         if now in wanted:
             return last

@@ -22,12 +22,14 @@ TREE_DESCRIPTION: Final = f"""\
 Draw the whole family of JOB as a tree, from its root down; JOB is marked {tree_view.FOCUS_MARK.strip()}.
 Each line is one DLWSJob: its name (the jobId), jobName, status, pod IP, GPUs
 (spec.resourcegpu) and age. The status is JobDetail's word: queued, scheduling,
-running, finished, failed, or killing (from the moment its kill began). The tree
+running, finished, failed, killing (from the moment its kill began), or killed
+(gone, drawn from the kill's record, kept as long as ended jobs are). The tree
 follows each job's dlworkspace.io/parent label; jobs whose parent is gone are
 drawn after a note, under the gone parent's name.
 
-Reads the job, then one LIST of the DLWSJobs with the family's root label: needs
-get, list and watch on dlwsjobs, nothing else. The kubeconfig is --kubeconfig;
+Reads the job, then one LIST of the DLWSJobs with the family's root label and one
+of its kill records: needs get, list and watch on dlwsjobs, and list and watch on
+configmaps to show killed jobs (without it, they are left out). The kubeconfig is --kubeconfig;
 else, in a pod, its ServiceAccount; else $KUBECONFIG, else ~/.kube/config. The
 namespace is --namespace, else the context's, else default.
 

@@ -1,6 +1,7 @@
 """A job's family from the API server: read once (a GET of the job, one LIST of the
-DLWSJobs with its root label), or kept by a list + watch (dlws_contract.list_watch).
-Reads only: get, list and watch on dlwsjobs."""
+DLWSJobs with its root label, one of its kill records), or kept by a list + watch of each
+(dlws_contract.list_watch). Reads only: get, list and watch on dlwsjobs, and list and
+watch on configmaps for the kill records (killed jobs shown once gone; none without)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,8 @@ from typing import Any, Final
 
 from kubernetes.aio.client.api_client import ApiClient
 
-from dlws_contract import kube_api, list_watch, resource
+from dlws_contract import kill_record, kube_api, list_watch, resource
+from kubernetes.aio.client.exceptions import ApiException
 
 Object = Mapping[str, Any]
 # The events of one change (a kill: every job below the one it named) arrive within
@@ -55,6 +57,34 @@ def with_job(listed: Iterable[Object], job: Object | None) -> list[Object]:
     return jobs
 
 
+def kills_selector(root: str) -> str:
+    return f"{root_selector(root)},{kill_record.SELECTOR}"
+
+
+def with_killed(jobs: list[Object], records: Iterable[Object]) -> list[Object]:
+    """The jobs, and those the family's kill records name that are gone, drawn as killed."""
+    present = [name_of(j) for j in jobs]
+    gone: list[Object] = []
+    for obj in records:
+        if (record := kill_record.parse_record(obj)) is not None:
+            for killed in kill_record.killed_objects(record, present):
+                present.append(name_of(killed))
+                gone.append(killed)
+    return jobs + gone
+
+
+async def list_kills(kube: kube_api.Kube, namespace: str, root: str) -> list[Object]:
+    """The family's kill records; none where this user may not list ConfigMaps."""
+    try:
+        listed = await kube.request("GET", kube_api.core_path(namespace, "configmaps"),
+                                    query=[("labelSelector", kills_selector(root))])
+    except ApiException as exc:
+        if exc.status == 403:
+            return []
+        raise
+    return list(listed.get("items") or [])
+
+
 def versions(jobs: Iterable[Object]) -> frozenset[tuple[str, str]]:
     """Equal for two snapshots of the same objects: nothing to draw again."""
     return frozenset((name_of(j), str((j.get("metadata") or {}).get("resourceVersion") or "")) for j in jobs)
@@ -68,7 +98,8 @@ async def read_family(api: ApiClient, namespace: str, name: str, *, timeout: flo
     root = family_root(job)
     listed = await kube.request("GET", kube_api.job_path(namespace),
                                 query=[("labelSelector", root_selector(root))])
-    return Family(namespace, root, job, with_job(listed.get("items") or [], job))
+    jobs = with_job(listed.get("items") or [], job)
+    return Family(namespace, root, job, with_killed(jobs, await list_kills(kube, namespace, root)))
 
 
 class FamilyCache:
@@ -97,7 +128,13 @@ async def watch_family(api: ApiClient, family: Family, *, timeout: float) -> Asy
     cache = FamilyCache()
     watch = list_watch.ListWatch(api, kube_api.job_path(family.namespace), cache, dict, request_timeout=timeout,
                                  label_selector=root_selector(family.root), what="DLWSJobs")
+    kills = FamilyCache()
+    kills_watch = list_watch.ListWatch(api, kube_api.core_path(family.namespace, "configmaps"), kills, dict,
+                                       request_timeout=timeout, label_selector=kills_selector(family.root),
+                                       what="kill records")
     task = asyncio.create_task(watch.run())
+    kills.changed = cache.changed  # one wake-up for either
+    kills_task = asyncio.create_task(kills_watch.run())
     # The job asked for if the selector misses it (a root not labelled yet), until it is seen.
     labelled = resource.LABEL_ROOT in ((family.job.get("metadata") or {}).get("labels") or {})
     extra: Object | None = None if labelled else family.job
@@ -112,10 +149,12 @@ async def watch_family(api: ApiClient, family: Family, *, timeout: float) -> Asy
             jobs = with_job(cache.jobs.values(), extra)
             if not jobs:
                 return
+            jobs = with_killed(jobs, kills.jobs.values())
             if versions(jobs) != last:
                 last = versions(jobs)
                 yield jobs
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for running in (task, kills_task):
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dlws_contract import distributed, phases, resource
+from dlws_contract import distributed, kill_record, phases, resource
 from dlws_kubectl.age import human_age
 
 HEADER: Final = ("JOB", "JOB NAME", "STATUS", "IP", "GPUS", "AGE")
@@ -52,7 +52,8 @@ def job_view(obj: Mapping[str, Any]) -> JobView:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     gpus = spec.get("resourcegpu")
-    job_status = phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp")))
+    job_status = (phases.KILLED_STATUS if status.get("phase") == kill_record.KILLED_PHASE
+                  else phases.job_status(status.get("phase"), bool(meta.get("deletionTimestamp"))))
     if spec.get("jobtrainingtype") == distributed.PS_DIST:
         # One node for the whole distributed job, with its Pods: ready of all.
         total = int(spec.get("numps") or 0) + int(spec.get("numpsworker") or 0)

@@ -61,6 +61,13 @@ class OperatorConfig:
     # --max-pods-per-job alike. Its Pods look each other up under the cluster's DNS domain.
     max_pods_per_job: int = distributed.MAX_PODS_DEFAULT
     cluster_domain: str = distributed.CLUSTER_DOMAIN_DEFAULT
+    # Seconds after a job has ended (finished, failed) before it is deleted, with its Pod,
+    # its family Secret and kill records once its whole family is gone (cleanup.py); a
+    # DLWSJob's own spec.ttlSecondsAfterFinished overrides it. None: kept until deleted.
+    ttl_seconds_after_finished: int | None = None
+    # A job's interactivePorts get a NodePort Service (a port on every node, beyond the
+    # cluster) instead of a headless one (dlws_contract/endpoints.py). Off by default.
+    node_ports: bool = False
 
     @property
     def has_storage(self) -> bool:
@@ -92,6 +99,8 @@ class OperatorConfig:
                                     "a whole number of at least 1"),
             cluster_domain=matching("DLWS_OPERATOR_CLUSTER_DOMAIN", distributed.CLUSTER_DOMAIN_DEFAULT, _DOMAIN,
                                     "a DNS domain, e.g. cluster.local"),
+            ttl_seconds_after_finished=ttl(),
+            node_ports=flag("DLWS_OPERATOR_NODE_PORTS"),
         )
 
 
@@ -105,6 +114,25 @@ def storage() -> dict[str, str]:
     if claim and host_path:
         raise ValueError("set DLWS_OPERATOR_STORAGE_CLAIM or DLWS_OPERATOR_STORAGE_HOST_PATH, not both")
     return {"storage_claim": claim, "storage_host_path": host_path.rstrip("/") or host_path}
+
+
+def flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
+def ttl() -> int | None:
+    raw = os.environ.get("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        raise ValueError("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED must be a whole number of seconds (0 or more), "
+                         f"or empty to keep ended jobs, not {raw!r}")
+    return int(raw)
 
 
 def shm_size() -> str:

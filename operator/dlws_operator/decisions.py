@@ -15,8 +15,11 @@ carries the answer out; tests/unit/test_operator_decisions.py walks every arrow 
     parameter servers stopped); a finished one's status is final
     job deleted ─on_job_event─▶ Killing (the job killed, not each job below it: they show
                  their deletionTimestamp); the garbage collector removes its Pod and subtree
+    ended, and so every job below it, ttlSecondsAfterFinished ago ─cleanup─▶ deleted
+                 (the topmost such job of a subtree; the collector takes the rest)
 """
 import enum
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -224,7 +227,7 @@ def mirror(pod: PodState, deleted: bool, view: JobView | None, *, now: str,
         # Killed jobs lose their pods by garbage collection: nothing to say. A pod gone
         # from under a live, unfinished job means the job failed.
         if view is not None and not view.deleting and view.mirrored[0] not in phases.FINISHED_PHASES:
-            return PodLost(pod_lost_status(pod.name),
+            return PodLost(pod_lost_status(pod.name, now=now),
                            Notice("Warning", "PodDeleted", "the job's pod was deleted; the job has failed"))
         return None
     if pod.deleting or (view is not None and view.deleting):
@@ -253,7 +256,7 @@ def _mirror_member(pod: PodState, shape: tuple[int, int], deleted: bool, view: J
             return None
         phase, _, _ = distributed_phase(job, shape, pods)
         if phase not in phases.FINISHED_PHASES:
-            return PodLost(pod_lost_status(pod.name),
+            return PodLost(pod_lost_status(pod.name, now=now),
                            Notice("Warning", "PodDeleted", f"pod {pod.name} of the job was deleted; the job has failed"),
                            pods_to_stop(job, shape, phases.FAILED, pods))
     elif pod.deleting:
@@ -278,3 +281,74 @@ def mirrored_notice(previous: str | None, new: Mapping[str, Any], pod_name: str)
 def first_ip(previous: str | None, new: Mapping[str, Any]) -> bool:
     """Whether this write gives the job its first pod IP (metrics.TIME_TO_POD_IP)."""
     return bool(new.get("podIP")) and previous in (None, phases.PENDING)
+
+
+# -- cleanup: ended families, ttlSecondsAfterFinished after their end ----------------------------
+
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Cleanup:
+    delete: list[tuple[Key, str]]  # (job, uid): the topmost jobs whose whole subtree is due
+    next_at: float | None          # when the next job becomes due (epoch seconds), if any will
+
+
+def job_due_at(view: JobView, default_ttl: int | None) -> float:
+    """When the job may be deleted: its end plus its own ttlSecondsAfterFinished, else the
+    cluster's (not for a job a GitOps tool manages: it would make the job again); never
+    (inf) while it runs, is being deleted, or has no TTL."""
+    ttl = view.ttl if view.ttl is not None else (None if view.gitops else default_ttl)
+    if view.ended_at is None or view.deleting or ttl is None:
+        return math.inf
+    return view.ended_at + ttl
+
+
+def cleanup(views: Mapping[Key, JobView], now: float, default_ttl: int | None) -> Cleanup:
+    """Which jobs to delete now: a job is deleted once it and every job below it are due
+    (job_due_at), so a deletion never kills a job that runs, nor removes one before its
+    own time; the family Secret, Pods and kill records go with their owners. Only the
+    topmost due job of a subtree is named: the garbage collector takes what is below it."""
+    children: dict[Key, list[Key]] = {}
+    for key, view in views.items():
+        if view.parent is not None and (above := (key[0], view.parent.name)) in views:
+            if not view.parent.uid or views[above].uid == view.parent.uid:
+                children.setdefault(above, []).append(key)
+    due: dict[Key, float] = {}  # when each subtree is due: its latest job's time
+    visiting: set[Key] = set()
+    # Post-order without recursion (a job's time needs its children's first); labels in a
+    # loop (hand-made) are never due.
+    stack: list[Key] = list(views)
+    while stack:
+        key = stack[-1]
+        if key in due:
+            stack.pop()
+            continue
+        waiting = [k for k in children.get(key, []) if k not in due and k not in visiting]
+        if key not in visiting and waiting:
+            visiting.add(key)
+            stack.extend(waiting)
+            continue
+        stack.pop()
+        visiting.discard(key)
+        due[key] = max([job_due_at(views[key], default_ttl), *(due.get(k, math.inf) for k in children.get(key, []))])
+    delete = []
+    for key, at in due.items():
+        if at > now:
+            continue
+        up = views[key].parent
+        parent_key = (key[0], up.name) if up is not None else None
+        if parent_key is not None and key in children.get(parent_key, []) and due.get(parent_key, math.inf) <= now:
+            continue  # its parent's deletion takes it
+        delete.append((key, views[key].uid))
+    pending = [at for at in due.values() if now < at < math.inf]
+    return Cleanup(delete=sorted(delete), next_at=min(pending) if pending else None)
+
+
+def record_due_at(killed_at: float, ttl: int | None, default_ttl: int | None) -> float:
+    """When a kill record (kill_record.py) may go: the killed jobs ended when killed, and
+    are kept as long as ended jobs are. A record of a job below its root also goes with
+    the root (its owner)."""
+    keep = ttl if ttl is not None else default_ttl
+    return math.inf if keep is None else killed_at + keep

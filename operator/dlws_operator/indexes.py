@@ -26,7 +26,8 @@ Keyed = tuple[Key, JobView]
 
 def keyed_view(obj: Mapping[str, Any]) -> Keyed:
     meta = obj.get("metadata") or {}
-    return (str(meta.get("namespace", "")), str(meta.get("name", ""))), job_view(meta, obj.get("status") or {})
+    return (str(meta.get("namespace", "")), str(meta.get("name", ""))), job_view(meta, obj.get("status") or {},
+                                                                                 obj.get("spec") or {})
 
 
 class WatchedJobs:
@@ -36,6 +37,7 @@ class WatchedJobs:
     def __init__(self, api: ApiClient, *, namespaces: list[str], request_timeout: float) -> None:
         self._views: dict[Key, JobView] = {}
         self._waiters: ChangeWaiters[Key] = ChangeWaiters()
+        self.changed = asyncio.Event()  # set on every change; cleared by its one reader (cleanup.py)
         self.watches: list[ListWatch[Keyed]] = [
             ListWatch(api, kube_api.collection_path(resource.GROUP, resource.VERSION, resource.PLURAL, ns),
                       _Feed(self, ns), keyed_view, request_timeout=request_timeout, what="DLWSJobs")
@@ -60,7 +62,11 @@ class WatchedJobs:
             return view is not None and view.uid == uid
         return await self._waiters.until((namespace, name), held, timeout)
 
+    def views(self) -> dict[Key, JobView]:
+        return self._views
+
     def set_view(self, key: Key, view: JobView | None) -> None:
+        self.changed.set()
         if view is None:
             self._views.pop(key, None)
         else:

@@ -21,7 +21,7 @@ from dlws_contract import kube_api, phases, resource
 from dlws_contract.compute import effective_resources
 from dlws_contract.kube_api import core_path, job_path, namespace_terminating, server_message
 from dlws_contract.spec import job_spec
-from dlws_operator import decisions, metrics, pod_spec
+from dlws_operator import decisions, metrics, pod_spec, service_spec
 from dlws_operator.ancestry import check_chain
 from dlws_operator.decisions import JobEvent, Mirror, Notice, PodLost, Refuse, Run, Stop, WaitForRoom
 from dlws_operator.event_poster import post_event
@@ -45,7 +45,7 @@ def notify(memo: Runtime, job: JobRef, notice: Notice) -> None:
 
 def refuse(patch: kopf.Patch, memo: Runtime, job: JobRef, refusal: Refuse) -> None:
     notify(memo, job, Notice("Warning", refusal.reason, refusal.message))
-    patch.status.update(refused_status(refusal.reason, refusal.message))
+    patch.status.update(refused_status(refusal.reason, refusal.message, now=kube_api.timestamp()))
 
 
 @kopf.on.resume(*JOBS)
@@ -100,6 +100,8 @@ async def start_job(body: kopf.Body, meta: kopf.Meta, status: kopf.Status, patch
         if (service := await ensure_service(memo, body)) is not None:
             refuse(patch, memo, job, service)
             return
+    # Its interactive ports' Service, by name from the Pod's first moment (service_spec.py).
+    await ensure_endpoints(body, patch, memo)
     # A distributed job's Pods all at once: its start is its slowest Pod's. Each create is
     # idempotent, so a retry after one was refused or failed makes only the missing ones.
     # All are done before an error (a quota's retry) goes to kopf, with this run's patch.
@@ -151,6 +153,20 @@ async def create_pod(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, me
             refuse(patch, memo, job, taken)
             return False
     return True
+
+
+async def ensure_endpoints(body: kopf.Body, patch: kopf.Patch, memo: Runtime) -> None:
+    """A job with interactivePorts gets its Service (service_spec.py) before its Pod, so its
+    name answers from the Pod's first moment; with node ports, their numbers in status."""
+    service = service_spec.build_service(body, node_ports=memo.config.node_ports)
+    if service is None:
+        return
+    meta = service["metadata"]
+    made = await memo.kube.create(core_path(meta["namespace"], "services"), service)
+    if made is None:  # an earlier run's (a retry), or a name taken: then the job has no endpoint by name
+        made = await memo.kube.get(core_path(meta["namespace"], "services", meta["name"]))
+    if memo.config.node_ports and made is not None and resource.owned_by(made, body["metadata"]["uid"]):
+        patch.status["nodePorts"] = service_spec.node_ports_of(made)
 
 
 def wait_for_quota(body: kopf.Body, patch: kopf.Patch, memo: Runtime, wait: WaitForRoom, retry: int) -> NoReturn:

@@ -21,13 +21,29 @@ DEFAULT_CONTAINER_ANNOTATION: Final = "kubectl.kubernetes.io/default-container"
 # all gone (a process that handles SIGTERM gets the grace period to finish), and exits
 # with the cmd's own status. The cmd itself runs under bash when the image has it, as
 # DLWS ran it, else /bin/sh.
+# Everything the cmd prints is also appended to $2, the job's log on its storage
+# (JOB_LOG, DLWS's <jobPath>/logs/joblog.txt), by a tee per stream through a FIFO: the
+# container's own stdout and stderr stay as they were. The tees ignore SIGTERM, so what
+# a dying job prints is kept; once the cmd has ended they get 2 s to drain (a daemon the
+# cmd left holding its output must not keep the container alive). Where the log cannot
+# be made (no writable directory, no mkfifo), the cmd runs as before, without a copy.
 JOB_INIT = ("trap 'kill -TERM -1 2>/dev/null; killed=1' TERM INT HUP; "
             'shell=/bin/sh; command -v bash >/dev/null 2>&1 && shell=bash; '
-            '"$shell" -c "$1" & cmd=$!; '
+            'copy=; out=/tmp/.dlws-out.$$; err=/tmp/.dlws-err.$$; '
+            'if [ -n "$2" ] && mkdir -p "${2%/*}" 2>/dev/null && : >>"$2" 2>/dev/null '
+            '&& mkfifo -m 600 "$out" "$err" 2>/dev/null; then '
+            '(trap "" TERM INT HUP; exec tee -a "$2" <"$out") & copy=$!; '
+            '(trap "" TERM INT HUP; exec tee -a "$2" <"$err" >&2) & copy="$copy $!"; '
+            'exec 3>"$out" 4>"$err"; rm -f "$out" "$err"; '
+            '"$shell" -c "$1" >&3 2>&4 3>&- 4>&- & cmd=$!; exec 3>&- 4>&-; '
+            'else rm -f "$out" "$err" 2>/dev/null; "$shell" -c "$1" & cmd=$!; fi; '
             'while wait "$cmd"; status=$?; kill -0 "$cmd" 2>/dev/null; do :; done; '
             'if [ -n "$killed" ]; then '
             'while kill -0 -1 2>/dev/null; do sleep 0.1 2>/dev/null || sleep 1; done; fi; '
+            'if [ -n "$copy" ]; then (sleep 2; kill -KILL $copy 2>/dev/null) & dog=$!; '
+            'wait $copy; kill $dog 2>/dev/null; fi; '
             'exit "$status"')
+JOB_LOG: Final = "/job/logs/joblog.txt"  # /job is the job's jobPath (storage_volumes)
 JOB_INIT_NAME = "dlws-job"  # the init shell's $0, as ps shows it
 
 
@@ -64,9 +80,10 @@ DIRS_INIT: Final = (
     'done; done')
 
 
-def job_command(cmd: str) -> list[str]:
-    """The container command that runs a job's cmd (a shell command line) under JOB_INIT."""
-    return ["/bin/sh", "-c", JOB_INIT, JOB_INIT_NAME, cmd]
+def job_command(cmd: str, log: str = JOB_LOG) -> list[str]:
+    """The container command that runs a job's cmd (a shell command line) under JOB_INIT,
+    a copy of its output appended to `log` ("": none)."""
+    return ["/bin/sh", "-c", JOB_INIT, JOB_INIT_NAME, cmd, log]
 
 
 def family_root(job: Mapping[str, Any]) -> str:

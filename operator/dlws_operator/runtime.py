@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 
+from dlws_operator.cleanup import Cleanup
 from dlws_operator.event_poster import EventPoster
 from dlws_operator.indexes import WatchedJobs
 from dlws_operator.kopf_config import HandledJobs
@@ -30,6 +31,7 @@ class Runtime:
     jobs: WatchedJobs = field(init=False)
     events: EventPoster = field(init=False)
     pods: PodMirror = field(init=False)
+    cleanup: Cleanup = field(init=False)  # ended families and kill records, deleted in time
     starts: asyncio.Semaphore = field(init=False)  # job starts at once: see OperatorConfig
     # The job watch, the pod mirror and the event poster, which run beside kopf for the
     # operator's life.
@@ -44,6 +46,8 @@ class Runtime:
         self.pods = PodMirror(self.kube.api, self.jobs, namespaces=self.namespaces,
                               request_timeout=self.config.request_timeout)
         self.starts = asyncio.Semaphore(self.config.concurrent_starts)
+        self.cleanup = Cleanup(self.kube.api, self.kube, self.jobs, default_ttl=self.config.ttl_seconds_after_finished,
+                               namespaces=self.namespaces, request_timeout=self.config.request_timeout)
         self.background = asyncio.create_task(self._beside_kopf(reconcile), name="pod-mirror")
 
     async def _post_event(self, event: dict[str, object]) -> None:
@@ -55,6 +59,7 @@ class Runtime:
             group.create_task(self.jobs.run())
             group.create_task(self.pods.run(reconcile))
             group.create_task(self.events.run())
+            group.create_task(self.cleanup.run())
 
     async def stop(self) -> None:
         if self.background is not None:

@@ -264,16 +264,17 @@ def withheld_status(job: str, dying: str) -> dict[str, Any]:
     }
 
 
-def pod_lost_status(pod_name: str) -> dict[str, Any]:
+def pod_lost_status(pod_name: str, *, now: str) -> dict[str, Any]:
     return {
-        "phase": phases.FAILED,
+        "phase": phases.FAILED, "completionTime": now,
         "reason": "PodDeleted",
         "message": f"pod {pod_name} was deleted while the job was not being killed",
     }
 
 
-def refused_status(reason: str, message: str) -> dict[str, Any]:
-    return {"phase": phases.FAILED, "reason": reason, "message": message}
+def refused_status(reason: str, message: str, *, now: str) -> dict[str, Any]:
+    """completionTime: when it ended, from which ttlSecondsAfterFinished counts."""
+    return {"phase": phases.FAILED, "reason": reason, "message": message, "completionTime": now}
 
 
 def waiting_status(reason: str, message: str, resources: Mapping[str, str], *, now: str) -> dict[str, Any]:

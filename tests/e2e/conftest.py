@@ -27,7 +27,10 @@ def real_identities(real_cluster: ClusterAccess, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 def real_shim(real_cluster: ClusterAccess, real_identities: Identities,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
-    proc = ManagedProcess(shim_command(real_identities.shim_kubeconfig, host=real_cluster.host_address),
+    # Reads finished jobs' logs from their storage, the operator's (below), as `make dev`'s.
+    storage = Layout.at(real_cluster.kubeconfig.parent).job_storage_dir
+    proc = ManagedProcess(shim_command(real_identities.shim_kubeconfig, host=real_cluster.host_address,
+                                       flags=("--job-storage", str(storage))),
                           log_dir=tmp_path_factory.mktemp("real-shim"))
     proc.start()
     yield proc

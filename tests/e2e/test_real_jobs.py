@@ -75,14 +75,20 @@ async def test_each_job_s_submissions_are_its_children_and_die_with_it(
         return str(got[0]) if handler == "success" else None
     ip = await eventually(child_ip, timeout=120, interval=1.0, what=f"GetJobIP of {child}")
 
-    fetch = f"import requests; print(requests.get('http://{ip}:8080/', timeout=5).text)"
+    # By its Pod address, and by its Service's name (JobDetail's endpoints; cluster DNS).
+    status, detail = await call_from(real_cluster, root, "JobDetail", jobId=child, log=0)
+    (endpoint,) = detail["endpoints"]
+    assert endpoint["address"] == f"{ip}:8080" and endpoint["serviceName"].endswith(f".{ns}.svc.cluster.local")
+    for address in (f"{ip}:8080", endpoint["serviceAddress"]):
+        fetch = f"import requests; print(requests.get('http://{address}/', timeout=5).text)"
 
-    async def answer() -> str | None:
-        result = await asyncio.to_thread(
-            real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--", "python3", "-",
-            input=fetch, check=False)
-        return result.stdout.strip() if result.returncode == 0 else None
-    assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} answering") == f"hello from {child}"
+        async def answer() -> str | None:
+            result = await asyncio.to_thread(
+                real_cluster.kubectl, "exec", "-i", "-n", ns, root.name, "--", "python3", "-",
+                input=fetch, check=False)
+            return result.stdout.strip() if result.returncode == 0 else None
+        assert await eventually(answer, timeout=60, interval=1.0, what=f"{child} at {address}") == \
+            f"hello from {child}"
 
     below = {child, grandchild, great}
     await eventually(lambda: _reported(real_cluster, ns, root.name, "UP", below), timeout=60, what="all up")
@@ -96,6 +102,9 @@ async def test_each_job_s_submissions_are_its_children_and_die_with_it(
 
     for job in below:
         await eventually(lambda job=job: _gone(jobs, job), timeout=120, what=f"{job} and its pod gone")
+    for job in (child, grandchild):  # gone, and still known as killed (the kill's record)
+        status, body = await call_from(real_cluster, root, "JobDetail", jobId=job, log=0)
+        assert (status, body["jobStatus"], body["killedBy"]) == (200, "killed", child), body
     log = await logs(real_cluster, ns, root.name)
     assert below <= set(reports(log, "SIGTERM")), log
     assert await running_containers_of(real_cluster, below) == []
@@ -132,6 +141,10 @@ async def _reported(cluster: ClusterAccess, ns: str, root: str, event: str, jobs
 async def _gone(jobs: Jobs, name: str) -> bool:
     if await jobs.get(name) is not None:
         return False
+    return not [p for p in await jobs.pods() if p.metadata.name == name]
+
+
+async def _pod_gone(jobs: Jobs, name: str) -> bool:
     return not [p for p in await jobs.pods() if p.metadata.name == name]
 
 
@@ -179,6 +192,24 @@ async def test_finished_and_failed_jobs(real_cluster: ClusterAccess, real_api: c
     rows = {line.split()[0]: line.split()[2] for line in table.splitlines()[1:]}
     assert rows == {ok: "Succeeded", bad: "Failed"}, table
     assert "done" in await logs(real_cluster, real_namespace, ok)
+
+
+async def test_job_detail_log_while_the_pod_exists_and_after(
+        real_cluster: ClusterAccess, real_api: client.ApiClient, real_namespace: str, real_operator: Any) -> None:
+    """A child prints 1,000 lines and exits: JobDetail's log is their tail, from the Pod
+    through the API server, then, the Pod deleted, from the copy the job's init kept on the
+    job's storage (<jobPath>/logs/joblog.txt)."""
+    root, _ = await collector_root(real_api, real_namespace)
+    printer = await submit_from(real_cluster, root, cmd="for i in $(seq 1 1000); do echo line $i; done")
+    silent = await submit_from(real_cluster, root, cmd="true")
+    tail = "".join(f"line {i}\n" for i in range(501, 1001))
+    assert (await detail_when(real_cluster, root, printer, "finished"))["log"] == tail
+    assert (await detail_when(real_cluster, root, silent, "finished"))["log"] == ""
+    jobs = Jobs(real_api, real_namespace)
+    await jobs.core.delete_namespaced_pod(printer, real_namespace)
+    await eventually(lambda: _pod_gone(jobs, printer), timeout=60, what=f"the pod of {printer} gone")
+    status, body = await call_from(real_cluster, root, "JobDetail", jobId=printer)
+    assert (status, body["jobStatus"], body["log"]) == (200, "finished", tail), body
 
 
 async def test_runningasroot_decides_the_uid(real_cluster: ClusterAccess, real_api: client.ApiClient,

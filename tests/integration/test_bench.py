@@ -31,6 +31,7 @@ FIGURES = {
     "scale.shim_hwm_mb", "scale.shim_rss_mb", "scale.operator_startup_s", "scale.operator_startup_ip_s",
     "scale.jobdetail_p50", "scale.submit_p50",
     "distributed.submit_to_all_ips.p50",
+    "detail_log.p50", "detail_log.p99", "ttl_sweep.peak_objects", "ttl_sweep.level",
 }
 
 

@@ -175,5 +175,7 @@ async def test_the_command_line_on_a_family_of_three_levels(
     assert (code, killed) == (0, {"result": "Success, the job is scheduled to be terminated."})
     jobs = Jobs(api, namespace)
     await eventually(lambda: gone(jobs, gc), timeout=60, what="the grandchild gone with its parent")
-    code, out, err = await dlws_child(root, "detail", gc)
+    code, out, err = await dlws_child(root, "detail", gc)  # gone, and known as killed by its parent's kill
+    assert (code, out["jobStatus"], out["killedBy"]) == (0, "killed", child["jobId"]), err
+    code, out, err = await dlws_child(root, "detail", "no-such-job")
     assert (code, out, json.loads(err)["kind"]) == (3, None, "Refused")

@@ -1,6 +1,6 @@
 """kubectl dlws tree: the installed plugin, on a real family of 3 levels (root, a child
 submitted through the shim, its child), run as an identity that may only get, list and
-watch DLWSJobs."""
+watch DLWSJobs, and list and watch ConfigMaps (the kill records)."""
 from __future__ import annotations
 
 import asyncio
@@ -39,6 +39,9 @@ rules:
 - apiGroups: [dlworkspace.io]
   resources: [dlwsjobs]
   verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -241,8 +244,11 @@ async def test_watch_redraws_a_kill_as_it_happens(family: Family, namespace: str
               + "\n".join(killing))
 
         await let_go(jobs, family.grandchild)
-        alone = await drawings.until("the root alone", lambda lines: len(statuses(lines)) == 1)
-        assert list(table(alone)) == [family.root]
+        # Gone, and still drawn from the kill's record (kill_record.py).
+        killed = await drawings.until("the killed jobs gone", lambda lines: statuses(lines) == [
+            "running", "killed", "killed"] and all(table(lines)[name]["ip"] == "<none>" for name in (family.child, family.grandchild)))
+        assert list(table(killed)) == [family.root, family.child, family.grandchild]
+        assert await jobs.get(family.child) is None
 
         await jobs.delete(family.root)
         gone = await drawings.until("the end", lambda lines: bool(lines) and "is gone" in lines[0])

@@ -53,7 +53,7 @@ CRDS = "customresourcedefinitions.apiextensions.k8s.io"
     ("get", "secrets"), ("list", "secrets"), ("create", "secrets"),
     ("get", "pods"), ("create", "pods"), ("delete", "pods"), ("create", "services"), ("get", "services"),
     ("update", JOBS), ("patch", JOBS), ("patch", f"{JOBS}/status"), ("get", f"{JOBS}/status"),
-    ("create", "events"),
+    ("create", "events"), ("delete", "configmaps"), ("update", "configmaps"), ("create", "pods/log"),
 ])
 def test_the_shim_identity_is_refused_what_it_does_not_need(
         cluster: Any, identities: Identities, verb: str, what: str) -> None:
@@ -68,6 +68,7 @@ def test_the_shim_identity_cannot_read_a_secret(cluster: Any, identities: Identi
 @pytest.mark.parametrize("verb, what", [
     ("create", JOBS), ("get", JOBS), ("list", JOBS), ("watch", JOBS), ("delete", JOBS),
     ("update", f"{JOBS}/finalizers"),
+    ("create", "configmaps"), ("list", "configmaps"), ("watch", "configmaps"), ("get", "pods/log"),
 ])
 def test_the_shim_identity_may_do_its_job(cluster: Any, identities: Identities, verb: str, what: str) -> None:
     assert can_i(cluster, identities.shim_kubeconfig, verb, what)
@@ -77,7 +78,7 @@ def test_the_shim_identity_may_do_its_job(cluster: Any, identities: Identities, 
     # Never needed.
     ("list", "secrets"), ("watch", "secrets"), ("delete", "secrets"), ("update", "secrets"),
     ("patch", "pods"), ("update", "pods"), ("delete", "services"), ("update", "services"), ("list", "services"),
-    ("delete", JOBS), ("create", JOBS), ("update", JOBS),
+    ("create", JOBS), ("update", JOBS), ("create", "configmaps"),
     ("create", "deployments.apps"), ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
     # Held once, never used (manifests/rbac/operator-role.yaml says why for each rule left).
     ("get", f"{JOBS}/status"), ("update", f"{JOBS}/status"),
@@ -96,6 +97,7 @@ def test_the_operator_identity_is_refused_what_it_does_not_need(
     ("get", "services"), ("create", "services"),
     ("get", "secrets"), ("create", "secrets"),
     ("create", "events"), ("list", CRDS), ("watch", CRDS),
+    ("delete", JOBS), ("list", "configmaps"), ("watch", "configmaps"), ("delete", "configmaps"),
 ])
 def test_the_operator_identity_may_do_its_job(cluster: Any, identities: Identities, verb: str, what: str) -> None:
     assert can_i(cluster, identities.operator_kubeconfig, verb, what)

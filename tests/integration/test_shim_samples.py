@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes.aio import client
 
-from dlws_contract import resource
+from dlws_contract import kill_record, resource
 from examples.seed_samples import DOC_CANDIDATES, SAMPLES, program
 from tests.integration.jobs import Jobs, eventually
 from tests.integration.shim_fixture import Root, ShimClient, make_root
@@ -43,7 +43,7 @@ async def run_sample(root: Root, sample: str, call: str) -> tuple[str, list[Any]
 
 
 async def test_seed_samples_submit_detail_ip_and_kill(
-        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: Any) -> None:
+        api: client.ApiClient, namespace: str, operator: Any, shim: Any, http: Any, extra_shim: Any) -> None:
     root = await make_root(api, namespace)
     assert root.rest_api == shim.url and root.rest_api.endswith("/")
     jobs = Jobs(api, namespace)
@@ -73,6 +73,18 @@ async def test_seed_samples_submit_detail_ip_and_kill(
     for gone in (child_id, grandchild_id):
         await eventually(lambda: _absent(jobs, gone), timeout=60, what=f"{gone} and its pod gone")
     assert await jobs.get(root.name) is not None  # the caller's own job is untouched
+    # Killed stays visible once the collector is done, also to a shim started afterwards
+    # (as after a restart): the kill's one record is read from the API server.
+    for url in (shim.url, extra_shim().url):
+        calls = ShimClient(http, url)
+        for job_id in (child_id, grandchild_id):
+            _, detail, _ = await calls.call("JobDetail", root.token, jobId=job_id)
+            assert (detail["jobStatus"], detail["killedBy"], detail["jobId"]) == ("killed", child_id, job_id)
+            _, ip, _ = await calls.call("GetJobIP", root.token, jobId=job_id)
+            assert "was killed at" in ip["error"]
+    records = await client.CoreV1Api(api).list_namespaced_config_map(namespace, label_selector=kill_record.SELECTOR)
+    assert [r.metadata.name for r in records.items] == [kill_record.record_name(child_id)]
+    assert root.token not in json.dumps(api.sanitize_for_serialization(records))
 
 
 async def test_seed_sample_job_ip_reports_an_unknown_job_to_its_error_handler(

@@ -54,7 +54,7 @@ def test_retry_after_in_seconds_or_as_a_date(value: str | None, seconds: float |
 
 
 def test_the_statuses_are_those_jobdetail_answers() -> None:
-    answered = {phases.dlws_status(p) for p in (None, *phases.PHASES, "SomethingNew")}
+    answered = {phases.dlws_status(p) for p in (None, *phases.PHASES, "SomethingNew")} | {phases.KILLED_STATUS}
     assert set(STATUSES) == answered
     detail = openapi.document()["paths"]["/child/JobDetail"]["get"]["responses"]["200"]
     enum = detail["content"]["application/json"]["schema"]["oneOf"][0]["properties"]["jobStatus"]["enum"]
@@ -62,4 +62,5 @@ def test_the_statuses_are_those_jobdetail_answers() -> None:
 
 
 def test_the_ended_statuses_are_the_finished_phases_killing_and_error() -> None:
-    assert ENDED == {phases.dlws_status(p) for p in (*phases.FINISHED_PHASES, phases.KILLING)} | {"error"}
+    assert ENDED == {phases.dlws_status(p) for p in (*phases.FINISHED_PHASES, phases.KILLING)} | {
+        "error", phases.KILLED_STATUS}

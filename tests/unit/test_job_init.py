@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,9 +18,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is 
                                 reason="needs root and unshare for a PID namespace")
 
 
-def start(cmd: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", *job_command(cmd)],
-                            stdout=subprocess.PIPE, text=True)
+def start(cmd: str, log: Path | None = None) -> subprocess.Popen[str]:
+    """The init with its copy of the output in `log` (default: a fresh temporary file)."""
+    log = log or Path(tempfile.mkdtemp()) / "logs" / "joblog.txt"
+    return subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", *job_command(cmd, str(log))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def init_pid(unshare: subprocess.Popen[str]) -> int:
@@ -85,3 +88,31 @@ def test_without_bash_the_cmd_runs_under_sh() -> None:
                            *job_command('[ -z "$BASH_VERSION" ] && exit 5')],
                           env={"PATH": "/nonexistent"}, timeout=10, check=False)
     assert done.returncode == 5
+
+
+def test_the_log_keeps_a_copy_of_both_streams_and_the_container_still_gets_them(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "joblog.txt"
+    proc = start("echo out; echo err >&2; exit 4", log)
+    out, err = proc.communicate(timeout=10)
+    assert (proc.returncode, out, err) == (4, "out\n", "err\n")
+    assert sorted(log.read_text().splitlines()) == ["err", "out"]
+
+
+def test_what_a_killed_job_prints_on_sigterm_is_in_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "joblog.txt"
+    proc = start("trap 'echo bye; exit 0' TERM; echo ready; sleep 600 & wait", log)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    init = init_pid(proc)
+    for _ in range(100):
+        if running_sleep(init):
+            break
+        time.sleep(0.02)
+    os.kill(init, signal.SIGTERM)
+    proc.wait(10)
+    assert log.read_text() == "ready\nbye\n"
+
+
+def test_without_a_writable_log_the_cmd_runs_as_before(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    proc = start("echo hi", tmp_path / "file" / "logs" / "joblog.txt")
+    assert proc.communicate(timeout=10) == ("hi\n", "") and proc.returncode == 0

@@ -82,3 +82,24 @@ def test_shm_size_is_a_memory_quantity_or_the_jobs_limit(monkeypatch: pytest.Mon
         monkeypatch.setenv("DLWS_OPERATOR_SHM_SIZE", bad)
         with pytest.raises(ValueError, match="DLWS_OPERATOR_SHM_SIZE"):
             OperatorConfig.from_env()
+
+
+def test_ttl_after_finished_unset_keeps_and_a_number_sets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED", raising=False)
+    assert OperatorConfig.from_env().ttl_seconds_after_finished is None
+    monkeypatch.setenv("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED", "86400")
+    assert OperatorConfig.from_env().ttl_seconds_after_finished == 86400
+    for raw in ("-1", "1d", "1.5"):
+        monkeypatch.setenv("DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED", raw)
+        with pytest.raises(ValueError, match="DLWS_OPERATOR_TTL_SECONDS_AFTER_FINISHED"):
+            OperatorConfig.from_env()
+
+
+def test_node_ports_are_off_unless_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DLWS_OPERATOR_NODE_PORTS", raising=False)
+    assert OperatorConfig.from_env().node_ports is False
+    monkeypatch.setenv("DLWS_OPERATOR_NODE_PORTS", "true")
+    assert OperatorConfig.from_env().node_ports is True
+    monkeypatch.setenv("DLWS_OPERATOR_NODE_PORTS", "maybe")
+    with pytest.raises(ValueError, match="DLWS_OPERATOR_NODE_PORTS"):
+        OperatorConfig.from_env()

@@ -218,7 +218,7 @@ def test_a_pod_deleted_from_under_a_live_job_fails_it() -> None:
     for phase in (None, phases.PENDING, phases.RUNNING):
         action = decisions.mirror(pod(), True, view({"phase": phase} if phase else {}), now=NOW)
         assert action == PodLost(
-            {"phase": phases.FAILED, "reason": "PodDeleted",
+            {"phase": phases.FAILED, "reason": "PodDeleted", "completionTime": NOW,
              "message": "pod j was deleted while the job was not being killed"},
             Notice("Warning", "PodDeleted", "the job's pod was deleted; the job has failed"))
 
@@ -262,3 +262,67 @@ def test_a_storage_path_against_dlws_rules_is_refused_for_a_job_applied_by_hand(
     assert decisions.refusal_before_pod(None, {**SPEC, "workPath": "../bob"}, ()) == Refuse(
         "InvalidPath", "workPath must not contain '..'")
     assert decisions.refusal_before_pod(None, {**SPEC, "userName": "a/b"}, ()).reason == "InvalidPath"  # type: ignore[union-attr]
+
+
+# -- cleanup: ended families, ttlSecondsAfterFinished after their end ----------------------------
+
+ENDED_AT = 1_000_000.0  # epoch seconds of "1970-01-12T13:46:40Z"
+
+
+def family_views(phases_by_name: dict[str, str | None], *, parents: dict[str, str],
+                 ttl: dict[str, int] | None = None, gitops: tuple[str, ...] = ()) -> dict[tuple[str, str], JobView]:
+    """A family of views: name -> phase (finished ones ended at ENDED_AT)."""
+    views = {}
+    for name, phase in phases_by_name.items():
+        labels = {resource.LABEL_PARENT: parents[name]} if name in parents else {}
+        labels |= {"kustomize.toolkit.fluxcd.io/name": "apps"} if name in gitops else {}
+        meta = {"uid": f"uid-{name}", "labels": labels,
+                "ownerReferences": [{"kind": resource.KIND, "name": parents[name], "uid": f"uid-{parents[name]}"}]
+                if name in parents else []}
+        status = {"phase": phase, "completionTime": "1970-01-12T13:46:40Z"} if phase else {}
+        spec = {"ttlSecondsAfterFinished": (ttl or {})[name]} if name in (ttl or {}) else {}
+        views[("ns", name)] = job_view(meta, status, spec)
+    return views
+
+
+THREE_LEVELS = {"parents": {"child": "root", "grandchild": "child"}}
+
+
+def test_a_finished_family_is_deleted_at_its_root_once_its_ttl_has_passed() -> None:
+    views = family_views({"root": phases.SUCCEEDED, "child": phases.FAILED, "grandchild": phases.SUCCEEDED},
+                         **THREE_LEVELS)
+    assert decisions.cleanup(views, ENDED_AT + 59, 60) == decisions.Cleanup([], ENDED_AT + 60)
+    assert decisions.cleanup(views, ENDED_AT + 60, 60).delete == [(("ns", "root"), "uid-root")]
+    assert decisions.cleanup(views, ENDED_AT + 10**9, None) == decisions.Cleanup([], None)  # no TTL: kept
+
+
+def test_nothing_above_a_running_job_is_deleted_and_a_finished_branch_goes_alone() -> None:
+    views = family_views({"root": phases.SUCCEEDED, "child": phases.SUCCEEDED, "grandchild": phases.RUNNING,
+                          "other": phases.SUCCEEDED},
+                         parents={"child": "root", "grandchild": "child", "other": "root"})
+    assert decisions.cleanup(views, ENDED_AT + 3600, 60).delete == [(("ns", "other"), "uid-other")]
+
+
+def test_a_jobs_own_ttl_wins_and_a_longer_one_below_holds_the_family() -> None:
+    views = family_views({"root": phases.SUCCEEDED, "child": phases.SUCCEEDED}, parents={"child": "root"},
+                         ttl={"root": 5, "child": 600})
+    plan = decisions.cleanup(views, ENDED_AT + 60, 60)
+    assert plan == decisions.Cleanup([], ENDED_AT + 600)
+
+
+def test_a_gitops_managed_job_gets_only_its_own_ttl() -> None:
+    views = family_views({"root": phases.SUCCEEDED}, parents={}, gitops=("root",))
+    assert decisions.cleanup(views, ENDED_AT + 3600, 60).delete == []
+    views = family_views({"root": phases.SUCCEEDED}, parents={}, gitops=("root",), ttl={"root": 0})
+    assert decisions.cleanup(views, ENDED_AT, 60).delete == [(("ns", "root"), "uid-root")]
+
+
+def test_jobs_in_a_loop_of_parent_labels_are_never_deleted() -> None:
+    views = family_views({"a": phases.SUCCEEDED, "b": phases.SUCCEEDED}, parents={"a": "b", "b": "a"})
+    assert decisions.cleanup(views, ENDED_AT + 3600, 0).delete == []
+
+
+def test_a_kill_record_lasts_as_long_as_ended_jobs_do() -> None:
+    assert decisions.record_due_at(100.0, None, 60) == 160.0
+    assert decisions.record_due_at(100.0, 5, 60) == 105.0
+    assert decisions.record_due_at(100.0, None, None) == float("inf")

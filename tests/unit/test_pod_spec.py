@@ -71,7 +71,7 @@ def test_user_env_follows_system_env() -> None:
 def test_cmd_runs_through_a_shell_and_empty_cmd_keeps_the_entrypoint() -> None:
     c = build_pod(job(cmd="echo $HOME && sleep 1"))["spec"]["containers"][0]
     assert c["command"] == job_command("echo $HOME && sleep 1")
-    assert c["command"][-1] == "echo $HOME && sleep 1"  # verbatim, for the job's own shell
+    assert c["command"][-2] == "echo $HOME && sleep 1"  # verbatim, for the job's own shell
     assert "command" not in build_pod(job(cmd=""))["spec"]["containers"][0]
 
 

@@ -37,7 +37,9 @@ def test_detail_fields() -> None:
     assert (d["userName"], d["userId"]) == ("alice", 1000)
     assert d["parentJobId"] == "r1" and d["rootJobId"] == "r1" and d["isParent"] == 0
     assert d["podIP"] == "10.1.2.3" and d["jobTime"] == "2026-01-01T00:00:00Z"
-    assert d["endpoints"] == [{"port": 8888, "address": "10.1.2.3:8888"}]
+    dns = "job-c1.ns.svc.cluster.local"
+    assert d["endpoints"] == [{"port": 8888, "address": "10.1.2.3:8888", "podIP": "10.1.2.3",
+                               "serviceName": dns, "serviceAddress": f"{dns}:8888"}]
     assert d["jobParams"]["image"] == "busybox"
     assert d["errorMsg"] == ""
 
@@ -65,3 +67,11 @@ def test_job_params_show_the_storage_paths_resolved_also_for_a_root_applied_by_h
     assert (params["dataPath"], params["workPath"], params["jobPath"]) == ("imagenet", "alice", "alice/jobs/261207/r")
     bad = {**root, "spec": {**root["spec"], "workPath": "../x"}}
     assert job_detail(bad)["jobParams"]["workPath"] == "../x"  # as given: such a job has no Pod
+
+
+def test_endpoints_name_the_service_before_the_pod_has_an_address_and_node_ports_when_on() -> None:
+    waiting = job_detail(job(phase="Pending"))["endpoints"]
+    assert waiting == [{"port": 8888, "address": None, "podIP": None, "serviceName": "job-c1.ns.svc.cluster.local",
+                        "serviceAddress": "job-c1.ns.svc.cluster.local:8888"}]
+    with_node_port = job_detail(job(phase="Running", podIP="10.1.2.3", nodePorts=[{"port": 8888, "nodePort": 30007}]))
+    assert with_node_port["endpoints"][0]["nodePort"] == 30007

@@ -48,7 +48,8 @@ def store() -> MemoryJobStore:
 @pytest.fixture
 def make_client(aiohttp_client: Any, store: MemoryJobStore) -> MakeClient:
     async def make(**settings: Any) -> Client:
-        client: Client = await aiohttp_client(await init_app(Settings(**settings), store=store, index=store.index))
+        client: Client = await aiohttp_client(await init_app(Settings(**settings), store=store, index=store.index,
+                                                                kills=store.kills))
         return client
     return make
 
@@ -450,6 +451,48 @@ async def test_kill_deletes_the_job(client: Client, store: MemoryJobStore) -> No
     job_id = (await submit(client))["jobId"]
     assert (await op(client, "KillJob", job_id))["result"] == KILL_OK
     assert store.objects[(NS, job_id)]["metadata"].get("deletionTimestamp")
+
+
+async def test_a_killed_job_and_every_job_below_it_answer_killed_once_gone(
+        client: Client, store: MemoryJobStore) -> None:
+    """One record per kill (store.records), naming the subtree; the jobs answer "killed"
+    while the collector works and after it is done; another family learns nothing."""
+    child = (await submit(client))["jobId"]
+    grandchild = (await submit(client, parentJobId=child))["jobId"]
+    store.calls.clear()
+    assert (await op(client, "KillJob", child))["result"] == KILL_OK
+    assert [c.split()[0] for c in store.calls if not c.startswith("read")] == ["delete", "record"]
+    while_deleting = await op(client, "JobDetail", grandchild)
+    assert (while_deleting["jobStatus"], while_deleting["killedBy"]) == ("killed", child)
+    for job_id in (grandchild, child):
+        store.vanish(NS, job_id)
+    for job_id, parent in ((child, "root-a"), (grandchild, child)):
+        detail = await op(client, "JobDetail", job_id)
+        assert detail["jobStatus"] == "killed" and detail["killedBy"] == child and detail["killedAt"]
+        assert (detail["jobId"], detail["jobName"], detail["parentJobId"]) == (job_id, "child", parent)
+        ip = await op(client, "GetJobIP", job_id)
+        assert ip["error"].startswith(f"Job {job_id} has no IP: it was killed at ") and child in ip["error"]
+        assert await op(client, "JobDetail", job_id, token=OTHER_TOKEN) == {
+            "error": f"Could not find job with id {job_id}"}
+    assert len(store.records) == 1 and TOKEN not in json.dumps(list(store.records.values()))
+
+
+async def test_job_detail_log_from_the_pod_then_from_the_storage(
+        make_client: MakeClient, store: MemoryJobStore, tmp_path: Any) -> None:
+    client = await make_client(job_storage=str(tmp_path))
+    job_id = (await submit(client))["jobId"]
+    assert (await op(client, "JobDetail", job_id))["log"] == ""  # no Pod, nothing stored: empty
+    store.pod_logs[(NS, job_id)] = f"hello\n{TOKEN}\n".encode()
+    assert (await op(client, "JobDetail", job_id))["log"] == "hello\nREDACTED\n"
+    assert "log" not in await op(client, "JobDetail", job_id, log="0")
+    assert await op(client, "JobDetail", job_id, log="yes") == {
+        "error": "log must be 0 (JobDetail without the job's log) or 1 (with it, the default)"}
+    del store.pod_logs[(NS, job_id)]  # the Pod is gone: the init's copy on the storage
+    day = store.objects[(NS, job_id)]["metadata"]["creationTimestamp"]
+    stored = tmp_path / "work" / "alice" / "jobs" / f"{day[2:4]}{day[5:7]}{day[8:10]}" / job_id / "logs"
+    stored.mkdir(parents=True)
+    (stored / "joblog.txt").write_text("hello\nbye\n")
+    assert (await op(client, "JobDetail", job_id))["log"] == "hello\nbye\n"
 
 
 async def test_killing_a_job_being_killed_succeeds(client: Client) -> None:
