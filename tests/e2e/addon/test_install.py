@@ -176,13 +176,14 @@ async def test_rbac_as_applied_from_inside_the_pods(
     assert shim == {"read a secret": 403, "list secrets": 403, "create a pod": 403, "list jobs": 200}, shim
     operator = await as_service_account(addon, addon_api, installed_addon.OPERATOR, [
         ("list secrets", "GET", f"/api/v1/namespaces/{ns}/secrets", None),
+        # Allowed since a finished distributed job stops its Pods (lifecycle.stop_pods), and
+        # ended families are cleaned up (cleanup.py): no such Pod or job, 404.
         ("delete a pod", "DELETE", f"/api/v1/namespaces/{ns}/pods/anything?dryRun=All", None),
-        # Allowed since ended families are cleaned up (cleanup.py): no such job, 404.
         ("delete a job", "DELETE", f"{jobs_path}/anything?dryRun=All", None),
         ("create a pod", "POST", f"/api/v1/namespaces/{ns}/pods?dryRun=All", _pod(ns)),
         ("list jobs", "GET", jobs_path, None),
     ])
-    assert operator == {"list secrets": 403, "delete a pod": 403, "delete a job": 404, "create a pod": 201,
+    assert operator == {"list secrets": 403, "delete a pod": 404, "delete a job": 404, "create a pod": 201,
                         "list jobs": 200}, operator
 
 
