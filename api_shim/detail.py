@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import copy
-import datetime
 from collections.abc import Mapping
 from typing import Any
 
 from dlws_contract import endpoints, phases, resource
 from dlws_contract.spec import RESOURCE_FIELDS, InvalidJob
-from dlws_contract.storage import created_day, storage_paths
+from dlws_contract.storage import job_storage_paths
 
 
 def job_params(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,11 +24,7 @@ def resolved_paths(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str
     as DLWS stored them: a child's are stored so already, a root applied by hand gets the
     same defaults here. {} for a job whose paths break the rules (it has no Pod)."""
     try:
-        paths = storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta.get("name", "")),
-                              created=created_day(meta.get("creationTimestamp"),
-                                                  datetime.datetime.now(datetime.UTC).date()),
-                              dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
-                              jobPath=str(spec.get("jobPath") or ""))
+        paths = job_storage_paths(meta, spec)
     except InvalidJob:
         return {}
     return {"dataPath": paths.dataPath, "workPath": paths.workPath, "jobPath": paths.jobPath}

@@ -10,7 +10,6 @@ job owns its tree and could plant a link to anywhere the shim may read."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import errno
 import os
 import stat
@@ -21,7 +20,7 @@ from api_shim.store import JobStore
 from dlws_contract import resource
 from dlws_contract.job_log import LOG_BYTES, LOG_FILE, LOG_LINES, tail
 from dlws_contract.spec import InvalidJob
-from dlws_contract.storage import created_day, storage_paths
+from dlws_contract.storage import job_storage_paths
 
 CONTAINER = "job"  # pod_spec.CONTAINER_NAME: the container whose output is the job's
 
@@ -59,13 +58,8 @@ def stored_tail(root: str, relative: str) -> str | None:
 def log_file(obj: Mapping[str, Any]) -> str | None:
     """Where the job's log is, relative to the storage's root; None for paths that break
     the rules (such a job had no Pod)."""
-    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     try:
-        paths = storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta.get("name", "")),
-                              created=created_day(meta.get("creationTimestamp"),
-                                                  datetime.datetime.now(datetime.UTC).date()),
-                              dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
-                              jobPath=str(spec.get("jobPath") or ""))
+        paths = job_storage_paths(obj.get("metadata") or {}, obj.get("spec") or {})
     except InvalidJob:
         return None
     return f"{paths.job_subpath}/{LOG_FILE}"

@@ -8,9 +8,10 @@ here) is each Pod's `subdomain`, each Pod's `hostname` is its DLWS name, and a D
 path of `<service>.<namespace>.svc.<cluster domain>` makes the bare name resolve to the
 Pod of the job's own, and no other job's.
 """
-import hashlib
 from dataclasses import dataclass
 from typing import Final
+
+from dlws_contract import resource
 
 PS: Final = "ps"
 WORKER: Final = "worker"
@@ -24,7 +25,7 @@ MAX_COUNT: Final = 1000
 MAX_PODS_DEFAULT: Final = 64
 # Set in every Pod of a distributed job, and so not a job's own env there.
 LAUNCHER_ENV: Final = ("MASTER_ADDR", "WORLD_SIZE", "RANK")
-CLUSTER_DOMAIN_DEFAULT: Final = "cluster.local"
+CLUSTER_DOMAIN_DEFAULT: Final = resource.CLUSTER_DOMAIN_DEFAULT
 # On each Pod of a distributed job: its role and index; and DLWS's hostfile, which the
 # Pod reads as /job/hostfile through the downward API.
 LABEL_ROLE: Final = "dlworkspace.io/role"
@@ -34,7 +35,6 @@ HOSTFILE_ANNOTATION: Final = "dlworkspace.io/hostfile"
 # needs it, and reads only Pods.
 SHAPE_ANNOTATION: Final = "dlworkspace.io/members"
 _SERVICE_PREFIX: Final = "dlws-"
-_MAX_DNS_LABEL: Final = 63
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +74,9 @@ def rank(member: Member, num_ps: int) -> int:
 
 
 def service_name(job: str) -> str:
-    """The job's headless Service, the Pods' subdomain: a DNS-1035 label (a Service name
-    begins with a letter, a jobId may not), deterministic, at most 63 characters."""
-    name = _SERVICE_PREFIX + job
-    if len(name) <= _MAX_DNS_LABEL:
-        return name
-    return f"{_SERVICE_PREFIX}{job[:40].rstrip('-')}-{hashlib.sha256(job.encode()).hexdigest()[:16]}"
+    """The job's headless Service, the Pods' subdomain: a DNS-1035 label, deterministic,
+    at most 63 characters."""
+    return resource.service_name(_SERVICE_PREFIX, job)
 
 
 def search_domain(job: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN_DEFAULT) -> str:

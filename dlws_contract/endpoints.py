@@ -11,20 +11,17 @@ every node, which needs the cluster's service proxy, and exposes the job beyond 
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Final
 
-CLUSTER_DOMAIN: Final = "cluster.local"  # the kubelet's clusterDomain (make dev's, and most clusters')
+from dlws_contract import resource
+
+CLUSTER_DOMAIN: Final = resource.CLUSTER_DOMAIN_DEFAULT
 _PREFIX: Final = "job-"  # a Service name begins with a letter; a jobId (a uuid4) may not
-_MAX_LABEL: Final = 63
 
 
 def service_name(job: str) -> str:
     """The job's Service: deterministic, a DNS-1035 label of at most 63 characters."""
-    name = _PREFIX + job
-    if len(name) <= _MAX_LABEL:
-        return name
-    return f"{_PREFIX}{job[:40].rstrip('-')}-{hashlib.sha256(job.encode()).hexdigest()[:16]}"
+    return resource.service_name(_PREFIX, job)
 
 
 def dns_name(job: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN) -> str:

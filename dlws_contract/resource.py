@@ -3,6 +3,7 @@ name their owner. Pure.
 
 These names are used by tests outside the project: keep them.
 """
+import hashlib
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -56,3 +57,18 @@ def owner_reference(owner: Mapping[str, Any], *, api_version: str = API_VERSION,
     meta = owner["metadata"]
     return {"apiVersion": api_version, "kind": kind, "name": meta["name"], "uid": meta["uid"],
             "controller": controller, "blockOwnerDeletion": True}
+
+
+# The kubelet's clusterDomain in make dev's cluster and most others (a setting where it
+# matters: OperatorConfig.cluster_domain).
+CLUSTER_DOMAIN_DEFAULT: Final = "cluster.local"
+_MAX_DNS_LABEL: Final = 63
+
+
+def service_name(prefix: str, job: str) -> str:
+    """A Service of a job: a DNS-1035 label (prefix, a letter first: a jobId, a uuid4, may
+    begin with a digit), deterministic, at most 63 characters (a long jobId is hashed)."""
+    name = prefix + job
+    if len(name) <= _MAX_DNS_LABEL:
+        return name
+    return f"{prefix}{job[:40].rstrip('-')}-{hashlib.sha256(job.encode()).hexdigest()[:16]}"

@@ -109,3 +109,12 @@ def created_day(timestamp: str | None, today: datetime.date) -> datetime.date:
         except ValueError:
             pass
     return today
+
+
+def job_storage_paths(meta: Mapping[str, Any], spec: Mapping[str, Any]) -> StoragePaths:
+    """A DLWSJob's resolved paths, as the operator mounts them: its day is its creation's
+    (today before it has one). InvalidJob if one breaks the rules (such a job has no Pod)."""
+    return storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta.get("name", "")),
+                         created=created_day(meta.get("creationTimestamp"), datetime.datetime.now(datetime.UTC).date()),
+                         dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
+                         jobPath=str(spec.get("jobPath") or ""))

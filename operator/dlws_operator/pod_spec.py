@@ -1,6 +1,5 @@
 """The Pod that runs a DLWSJob: a pure function of the job (its metadata, and its spec read
 as a dlws_contract JobSpec), unit-tested without a cluster."""
-import datetime
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -8,7 +7,7 @@ from dlws_contract import distributed, resource, spec as contract
 from dlws_contract.compute import container_resources, effective_resources
 from dlws_contract.distributed import Member
 from dlws_contract.spec import JobSpec, job_spec
-from dlws_contract.storage import StoragePaths, created_day, storage_paths
+from dlws_contract.storage import StoragePaths, job_storage_paths
 from dlws_operator.config import OperatorConfig
 
 DEFAULTS = OperatorConfig()
@@ -147,12 +146,7 @@ def group_id(spec: JobSpec) -> int:
 def job_paths(job: Mapping[str, Any]) -> StoragePaths:
     """The job's resolved storage paths (dlws_contract.storage), its day its creation's;
     InvalidJob if one breaks DLWS's rules (decisions.refusal_before_pod asks first)."""
-    meta, spec = job["metadata"], job["spec"]
-    return storage_paths(user_name=str(spec.get("userName", "default")), job_id=str(meta["name"]),
-                         created=created_day(meta.get("creationTimestamp"),
-                                             datetime.datetime.now(datetime.UTC).date()),
-                         dataPath=str(spec.get("dataPath") or ""), workPath=str(spec.get("workPath") or ""),
-                         jobPath=str(spec.get("jobPath") or ""))
+    return job_storage_paths(job["metadata"], job["spec"])
 
 
 def _relative_to_user(path: str) -> str:
