@@ -121,8 +121,13 @@ async def container_pid(cluster: ClusterAccess, pod: str, container: str) -> int
             if line.split()[-1] == "RUNNING"}
     for cid in (await ctr(cluster, "containers", "ls", "-q",
                           f"labels.io.kubernetes.container.name=={container}")).split():
-        labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
-        if labels.get("io.kubernetes.pod.name") == pod and cid in pids:
+        if cid not in pids:
+            continue
+        try:
+            labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
+        except subprocess.CalledProcessError:
+            continue  # removed since the listing
+        if labels.get("io.kubernetes.pod.name") == pod:
             return pids[cid]
     raise AssertionError(f"no running container {container} of pod {pod}")
 

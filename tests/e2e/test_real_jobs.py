@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -29,8 +30,13 @@ async def running_containers_of(cluster: ClusterAccess, pods: set[str]) -> list[
                if line.split()[-1] == "RUNNING"}
     found = []
     for cid in (await ctr(cluster, "containers", "ls", "-q", "labels.io.kubernetes.container.name==job")).split():
-        labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
-        if cid in running and labels.get("io.kubernetes.pod.name") in pods:
+        if cid not in running:
+            continue
+        try:
+            labels = json.loads(await ctr(cluster, "containers", "info", cid))["Labels"]
+        except subprocess.CalledProcessError:
+            continue  # removed since the listing: not running
+        if labels.get("io.kubernetes.pod.name") in pods:
             found.append(cid)
     return found
 
