@@ -25,7 +25,6 @@ MAX_COUNT: Final = 1000
 MAX_PODS_DEFAULT: Final = 64
 # Set in every Pod of a distributed job, and so not a job's own env there.
 LAUNCHER_ENV: Final = ("MASTER_ADDR", "WORLD_SIZE", "RANK")
-CLUSTER_DOMAIN_DEFAULT: Final = resource.CLUSTER_DOMAIN_DEFAULT
 # On each Pod of a distributed job: its role and index; and DLWS's hostfile, which the
 # Pod reads as /job/hostfile through the downward API.
 LABEL_ROLE: Final = "dlworkspace.io/role"
@@ -79,7 +78,7 @@ def service_name(job: str) -> str:
     return resource.service_name(_SERVICE_PREFIX, job)
 
 
-def search_domain(job: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN_DEFAULT) -> str:
+def search_domain(job: str, namespace: str, cluster_domain: str = resource.CLUSTER_DOMAIN_DEFAULT) -> str:
     """Where a bare `ps-0` is looked up from inside a Pod of the job."""
     return f"{service_name(job)}.{namespace}.svc.{cluster_domain}"
 

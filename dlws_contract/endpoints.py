@@ -15,7 +15,6 @@ from typing import Final
 
 from dlws_contract import resource
 
-CLUSTER_DOMAIN: Final = resource.CLUSTER_DOMAIN_DEFAULT
 _PREFIX: Final = "job-"  # a Service name begins with a letter; a jobId (a uuid4) may not
 
 
@@ -24,7 +23,7 @@ def service_name(job: str) -> str:
     return resource.service_name(_PREFIX, job)
 
 
-def dns_name(job: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN) -> str:
+def dns_name(job: str, namespace: str, cluster_domain: str = resource.CLUSTER_DOMAIN_DEFAULT) -> str:
     return f"{service_name(job)}.{namespace}.svc.{cluster_domain}"
 
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dlws_contract import distributed
+from dlws_contract import distributed, resource
 from dlws_contract.compute import ResourceDefaults
 from dlws_contract.quantity import InvalidQuantity, parse_quantity
 from dlws_contract.spec import gpu_type_list
@@ -60,7 +60,7 @@ class OperatorConfig:
     # A distributed job (PSDistJob) may have at most this many Pods; set the shim's
     # --max-pods-per-job alike. Its Pods look each other up under the cluster's DNS domain.
     max_pods_per_job: int = distributed.MAX_PODS_DEFAULT
-    cluster_domain: str = distributed.CLUSTER_DOMAIN_DEFAULT
+    cluster_domain: str = resource.CLUSTER_DOMAIN_DEFAULT
     # Seconds after a job has ended (finished, failed) before it is deleted, with its Pod,
     # its family Secret and kill records once its whole family is gone (cleanup.py); a
     # DLWSJob's own spec.ttlSecondsAfterFinished overrides it. None: kept until deleted.
@@ -97,7 +97,7 @@ class OperatorConfig:
             shm_size=shm_size(),
             max_pods_per_job=number("DLWS_OPERATOR_MAX_PODS_PER_JOB", distributed.MAX_PODS_DEFAULT,
                                     "a whole number of at least 1"),
-            cluster_domain=matching("DLWS_OPERATOR_CLUSTER_DOMAIN", distributed.CLUSTER_DOMAIN_DEFAULT, _DOMAIN,
+            cluster_domain=matching("DLWS_OPERATOR_CLUSTER_DOMAIN", resource.CLUSTER_DOMAIN_DEFAULT, _DOMAIN,
                                     "a DNS domain, e.g. cluster.local"),
             ttl_seconds_after_finished=ttl(),
             node_ports=flag("DLWS_OPERATOR_NODE_PORTS"),
